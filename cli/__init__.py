@@ -1,0 +1,14 @@
+"""Command-line tools: flask --app wsgi stations|users|beneficiaries|seed-demo."""
+
+from flask import Flask
+
+from cli.beneficiaries import beneficiaries_group
+from cli.demo import seed_demo_command
+from cli.stations import stations_group
+from cli.users import users_group
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the project's commands to the app's CLI."""
+    for command in (stations_group, users_group, beneficiaries_group, seed_demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,115 @@
+"""Configuration from environment variables, with safe defaults for one county on SQLite."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
+    """Return SECRET_KEY from the environment, or one generated once into the instance folder.
+
+    The generated key survives restarts and is shared by every gunicorn worker, so sessions and
+    signed tickets stay valid; it is never committed.
+    """
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two workers start together, one writes and the other reads the winner's key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+class Config:
+    """Settings read once at start-up; tests pass overrides to create_app()."""
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'zoufang.db'}"
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "uploads"))
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem")
+
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+
+    # Accounts and sessions
+    API_TOKEN_LIFETIME = timedelta(days=_env_int("API_TOKEN_DAYS", 30))
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    ADMIN_IDLE_TIMEOUT = timedelta(minutes=_env_int("ADMIN_IDLE_MINUTES", 30))
+    PERMANENT_SESSION_LIFETIME = ADMIN_IDLE_TIMEOUT
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    # Photos
+    MAX_PHOTO_BYTES = _env_int("MAX_PHOTO_BYTES", 20 * 1024 * 1024)
+    # Flask refuses bodies past this before a view runs; multipart framing adds a little.
+    MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 64 * 1024
+    MAX_PHOTO_PIXELS = _env_int("MAX_PHOTO_PIXELS", 64_000_000)
+    MAX_PHOTOS_PER_VISIT = _env_int("MAX_PHOTOS_PER_VISIT", 9)
+    DISPLAY_LONG_EDGE = _env_int("DISPLAY_LONG_EDGE", 1600)
+    THUMB_LONG_EDGE = _env_int("THUMB_LONG_EDGE", 320)
+
+    # Visits
+    VISIT_MAX_AGE = timedelta(days=_env_int("VISIT_MAX_AGE_DAYS", 7))
+    VISIT_MAX_FUTURE = timedelta(minutes=_env_int("VISIT_MAX_FUTURE_MINUTES", 5))
+    MAX_NOTES_LENGTH = _env_int("MAX_NOTES_LENGTH", 2000)
+
+    # Authenticity thresholds
+    WARN_FAR_FROM_HOME_M = _env_float("WARN_FAR_FROM_HOME_M", 300)
+    WARN_POOR_ACCURACY_M = _env_float("WARN_POOR_ACCURACY_M", 100)
+    WARN_PHOTO_FAR_M = _env_float("WARN_PHOTO_FAR_M", 300)
+    WARN_PHOTO_OLD = timedelta(hours=_env_int("WARN_PHOTO_OLD_HOURS", 12))
+    WARN_PHASH_DISTANCE = _env_int("WARN_PHASH_DISTANCE", 6)
+    WARN_FAST_TRAVEL_KMH = _env_float("WARN_FAST_TRAVEL_KMH", 120)
+    WARN_TOO_SHORT = timedelta(minutes=_env_int("WARN_TOO_SHORT_MINUTES", 3))
+    WARN_CLOCK_SKEW = timedelta(minutes=_env_int("WARN_CLOCK_SKEW_MINUTES", 10))
+
+    # WeChat mini-program login (code2Session)
+    WECHAT_APPID = os.environ.get("WECHAT_APPID", "")
+    WECHAT_SECRET = os.environ.get("WECHAT_SECRET", "")
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    WECHAT_TIMEOUT_SECONDS = _env_float("WECHAT_TIMEOUT_SECONDS", 5)
+    WECHAT_BIND_TICKET_SECONDS = _env_int("WECHAT_BIND_TICKET_SECONDS", 600)
+
+    # Admin UI
+    BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    MAP_TILE_URL = os.environ.get(
+        "MAP_TILE_URL", "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+    )
+    MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "1234")
+    MAP_TILE_COORD_TYPE = os.environ.get("MAP_TILE_COORD_TYPE", "gcj02")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© 高德地图")

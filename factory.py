@@ -1,0 +1,94 @@
+"""The application factory."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+import config as config_module
+from admin import init_admin
+from api.errors import register_api_error_handlers
+from api.v1 import create_blueprint as create_api_v1
+from cli import register_commands
+from extensions import babel, csrf, db, login_manager, migrate
+from models import User
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Zoufang app: configuration, extensions, API, admin, CLI, health check."""
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    _load_config(app, config or {})
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_api(app)
+    _register_health_check(app)
+    init_admin(app)
+    register_commands(app)
+    return app
+
+
+def _load_config(app: Flask, overrides: dict) -> None:
+    app.config.from_object(config_module.Config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.load_secret_key(Path(app.instance_path))
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers run beside a writer; busy_timeout waits for the lock instead of failing."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def _register_api(app: Flask) -> None:
+    blueprint = create_api_v1()
+    csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF exposure
+    app.register_blueprint(blueprint)
+    register_api_error_handlers(app)
+
+
+def _register_health_check(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # any database failure means not ready
+            db.session.rollback()
+            app.logger.exception("health check: database unreachable")
+            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+        return jsonify({"status": "ok", "database": "ok"})
+
+
+__all__ = ["babel", "create_app"]

@@ -1,0 +1,99 @@
+"""服务对象: people in the registry of hardship and special groups, and their visit schedules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.region import ServicePoint, Station
+from models.types import UTCDateTime, utcnow
+
+
+def mask_id_number(id_number: str | None) -> str:
+    """Return an ID number with its middle hidden: 440902********1234."""
+    if not id_number:
+        return ""
+    if len(id_number) <= 10:
+        return id_number[:2] + "*" * max(len(id_number) - 4, 0) + id_number[-2:]
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+class Beneficiary(db.Model):
+    """A registered person whom the station visits."""
+
+    __tablename__ = "beneficiaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    # Pinyin initials of the name, kept for phone search ("zxm" finds 张小明).
+    name_initials: Mapped[str] = mapped_column(String(64), default="", index=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    gender: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    risk_tier: Mapped[str | None] = mapped_column(String(16))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_points.id"), index=True)
+    address: Mapped[str] = mapped_column(String(255), default="")
+    home_latitude: Mapped[float | None] = mapped_column(Float)
+    home_longitude: Mapped[float | None] = mapped_column(Float)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    station: Mapped[Station] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+    category_rows: Mapped[list[BeneficiaryCategory]] = relationship(
+        back_populates="beneficiary", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(row.category for row in self.category_rows)
+
+    @categories.setter
+    def categories(self, codes) -> None:
+        wanted = set(codes)
+        self.category_rows = [row for row in self.category_rows if row.category in wanted]
+        present = {row.category for row in self.category_rows}
+        for code in sorted(wanted - present):
+            self.category_rows.append(BeneficiaryCategory(category=code))
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def has_home_location(self) -> bool:
+        return self.home_latitude is not None and self.home_longitude is not None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BeneficiaryCategory(db.Model):
+    """One category of a beneficiary (a person may be in several)."""
+
+    __tablename__ = "beneficiary_categories"
+
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+    beneficiary: Mapped[Beneficiary] = relationship(back_populates="category_rows")
+
+
+class CategorySchedule(db.Model):
+    """The required visit frequency of a category, editable by admins."""
+
+    __tablename__ = "category_schedules"
+    __table_args__ = (UniqueConstraint("category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    interval_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,137 @@
+"""Fixtures: a fresh database per test run (SQLite, or PostgreSQL via TEST_DATABASE_URL), built by the migrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from extensions import db
+from factory import MIGRATIONS_DIR, create_app
+
+SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "photos"
+
+
+def _create_postgres_database(base_url: str) -> tuple[str, callable]:
+    """Create a uniquely named database on the server of base_url; return its URL and a dropper."""
+    url = make_url(base_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"zoufang_test_{uuid.uuid4().hex[:12]}"
+    admin_engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """One database for the run, its schema built by the Alembic migrations (so they are tested too)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        url, drop = _create_postgres_database(base)
+    else:
+        url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", lambda: None
+    app = create_app(_test_config(url, tmp_path_factory.mktemp("uploads")))
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+        db.engine.dispose()
+    yield url
+    drop()
+
+
+def _test_config(database_url: str, upload_dir: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_DIR": str(upload_dir),
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An app bound to the run's database; every table is emptied after the test."""
+    app = create_app(_test_config(database_url, tmp_path / "uploads"))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def is_postgres(app) -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Context manager counting the SQL statements run inside it: with count_queries() as counter: ..."""
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, *args):
+            counter.statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting
+
+
+@pytest.fixture
+def shared_photos() -> Path:
+    """The real photos of ../shared/testdata/photos; tests using them skip when it is absent."""
+    if not SHARED_PHOTOS.is_dir():
+        pytest.skip("../shared/testdata/photos is not present")
+    return SHARED_PHOTOS

@@ -1,0 +1,5 @@
+"""The app for gunicorn: gunicorn wsgi:app."""
+
+from factory import create_app
+
+app = create_app()
