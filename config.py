@@ -92,7 +92,8 @@ class Config:
     WARN_POOR_ACCURACY_M = _env_float("WARN_POOR_ACCURACY_M", 100)
     WARN_PHOTO_FAR_M = _env_float("WARN_PHOTO_FAR_M", 300)
     WARN_PHOTO_OLD = timedelta(hours=_env_int("WARN_PHOTO_OLD_HOURS", 12))
-    WARN_PHASH_DISTANCE = _env_int("WARN_PHASH_DISTANCE", 6)
+    # At most 3, the distance the four indexed hash bands guarantee to find.
+    WARN_PHASH_DISTANCE = min(_env_int("WARN_PHASH_DISTANCE", 3), 3)
     WARN_FAST_TRAVEL_KMH = _env_float("WARN_FAST_TRAVEL_KMH", 120)
     WARN_TOO_SHORT = timedelta(minutes=_env_int("WARN_TOO_SHORT_MINUTES", 3))
     WARN_CLOCK_SKEW = timedelta(minutes=_env_int("WARN_CLOCK_SKEW_MINUTES", 10))

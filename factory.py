@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 import config as config_module
 from admin import init_admin
+from admin.i18n import select_locale
 from api.errors import register_api_error_handlers
 from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
@@ -64,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
 
@@ -90,5 +92,3 @@ def _register_health_check(app: Flask) -> None:
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
-
-__all__ = ["babel", "create_app"]

@@ -24,8 +24,14 @@ class Photo(db.Model):
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    # 64-bit difference hash as 16 hex digits, for near-duplicate detection.
-    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    # 64-bit difference hash as 16 hex digits, for near-duplicate detection; split into four indexed
+    # 16-bit bands so that any hash within Hamming distance 3 shares a band (pigeonhole) and is found
+    # by an index lookup instead of a scan.
+    phash: Mapped[str | None] = mapped_column(String(16))
+    phash_band0: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_band1: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_band2: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_band3: Mapped[int | None] = mapped_column(Integer, index=True)
     storage_key: Mapped[str] = mapped_column(String(255))
     display_key: Mapped[str] = mapped_column(String(255))
     thumb_key: Mapped[str] = mapped_column(String(255))

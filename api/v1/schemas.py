@@ -1,5 +1,6 @@
 """Schemas shared by several resources of the API."""
 
+from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from models import User
@@ -45,3 +46,26 @@ class PageQuerySchema(Schema):
 
     cursor = fields.Str(load_default=None)
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class GpsSchema(Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+
+
+class PhotoSchema(Schema):
+    """A photo as the phone sees it: facts read from it and the URLs of its served copies (never the original)."""
+
+    id = fields.Int()
+    sha256 = fields.Str()
+    mime_type = fields.Str()
+    width = fields.Int()
+    height = fields.Int()
+    bytes = fields.Int()
+    taken_at = fields.DateTime(allow_none=True)
+    gps = fields.Nested(GpsSchema, allow_none=True)
+    camera_make = fields.Str(allow_none=True)
+    camera_model = fields.Str(allow_none=True)
+    visit_id = fields.Int(allow_none=True)
+    url = fields.Function(lambda photo: url_for("api_v1.get_photo", photo_id=photo.id))
+    thumb_url = fields.Function(lambda photo: url_for("api_v1.get_photo_thumb", photo_id=photo.id))

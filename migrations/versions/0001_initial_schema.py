@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 02:38:21.192020
+Create Date: 2026-11-30 02:41:01.995485
 
 """
 from alembic import op
@@ -245,6 +245,10 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('phash', sa.String(length=16), nullable=True),
+    sa.Column('phash_band0', sa.Integer(), nullable=True),
+    sa.Column('phash_band1', sa.Integer(), nullable=True),
+    sa.Column('phash_band2', sa.Integer(), nullable=True),
+    sa.Column('phash_band3', sa.Integer(), nullable=True),
     sa.Column('storage_key', sa.String(length=255), nullable=False),
     sa.Column('display_key', sa.String(length=255), nullable=False),
     sa.Column('thumb_key', sa.String(length=255), nullable=False),
@@ -265,7 +269,10 @@ def upgrade():
     sa.UniqueConstraint('owner_id', 'sha256', name=op.f('uq_photos_owner_id_sha256'))
     )
     with op.batch_alter_table('photos', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_photos_phash'), ['phash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_phash_band0'), ['phash_band0'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_phash_band1'), ['phash_band1'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_phash_band2'), ['phash_band2'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photos_phash_band3'), ['phash_band3'], unique=False)
         batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_photos_visit_id'), ['visit_id'], unique=False)
 
@@ -325,7 +332,10 @@ def downgrade():
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_photos_visit_id'))
         batch_op.drop_index(batch_op.f('ix_photos_sha256'))
-        batch_op.drop_index(batch_op.f('ix_photos_phash'))
+        batch_op.drop_index(batch_op.f('ix_photos_phash_band3'))
+        batch_op.drop_index(batch_op.f('ix_photos_phash_band2'))
+        batch_op.drop_index(batch_op.f('ix_photos_phash_band1'))
+        batch_op.drop_index(batch_op.f('ix_photos_phash_band0'))
 
     op.drop_table('photos')
     with op.batch_alter_table('visits', schema=None) as batch_op:
