@@ -2,10 +2,13 @@
 
 from flask import Flask
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
 
 from admin.auth import create_auth_blueprint
 from admin.base import SecureMixin
+from admin.i18n import html_lang
 from admin.management import add_management_views
+from admin.reports import add_report_views
 from admin.review import add_review_views
 
 
@@ -20,8 +23,11 @@ class SecureIndexView(SecureMixin, AdminIndexView):
 def init_admin(app: Flask) -> Admin:
     """Create the Admin for this app (never module-level: tests build many apps)."""
     app.register_blueprint(create_auth_blueprint())
-    admin = Admin(app, name="走访 Zoufang", index_view=SecureIndexView(url="/admin"))
+    app.jinja_env.globals["html_lang"] = html_lang
+    admin = Admin(app, name="走访 Zoufang", index_view=SecureIndexView(url="/admin"),
+                  theme=Bootstrap4Theme(base_template="admin/zoufang_base.html"))
     add_review_views(admin)
+    add_report_views(admin)
     add_management_views(admin)
     return admin
 

@@ -1,17 +1,47 @@
 """Secure bases for every admin view: closed unless logged in as a supervisor or admin, CSRF on forms."""
 
-from flask import abort, redirect, request, url_for
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
+from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
+from flask_admin.form import BaseForm, SecureForm
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 REVIEWER_ROLES = frozenset({"supervisor", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+
+
+class AdminSecureForm(SecureForm):
+    """Flask-Admin's SecureForm, signing its token the way Flask-WTF does.
+
+    The app-wide CSRFProtect checks every POST for a Flask-WTF token before a view runs; SecureForm's own
+    session token would be refused there. One token kind, checked twice (by CSRFProtect and by the form).
+    """
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return BaseForm.Meta._translations
 
 
 def redirect_to_login():
     """Send an anonymous visitor to the login page, remembering where they were going."""
     return redirect(url_for("admin_auth.login", next=request.full_path))
+
+
+def has_role(*roles: str) -> bool:
+    """Whether the logged-in, active user has one of the roles."""
+    return bool(current_user.is_authenticated and current_user.is_active and current_user.role in roles)
+
+
+def local_time_formatter(_view, value: datetime, _name: str) -> str:
+    """Show stored UTC times in the configured zone (Asia/Shanghai), as the people using the site read them."""
+    if value.tzinfo is None:
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class SecureMixin:
@@ -20,10 +50,10 @@ class SecureMixin:
     allowed_roles: frozenset[str] = REVIEWER_ROLES
 
     def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role in self.allowed_roles
+        return has_role(*self.allowed_roles)
 
     def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or not current_user.is_active:
             return redirect_to_login()
         abort(403)
 
@@ -31,9 +61,12 @@ class SecureMixin:
 class SecureModelView(SecureMixin, ModelView):
     """A ModelView with CSRF-protected forms, no deletes, and access closed by default."""
 
-    form_base_class = SecureForm
+    form_base_class = AdminSecureForm
     can_delete = False
+    can_view_details = True
+    can_export = False
     page_size = 50
+    column_type_formatters = {**DEFAULT_FORMATTERS, datetime: local_time_formatter}
 
 
 class SecureView(SecureMixin, BaseView):
@@ -41,4 +74,21 @@ class SecureView(SecureMixin, BaseView):
 
 
 class AdminOnlyModelView(SecureModelView):
-    allowed_roles = frozenset({"admin"})
+    """A management view only admins may open."""
+
+    allowed_roles = ADMIN_ROLES
+
+
+class AdminEditsModelView(SecureModelView):
+    """Supervisors may open it read-only; only admins create and edit (rows are scoped by the subclass)."""
+
+    @property
+    def can_create(self) -> bool:
+        return has_role("admin")
+
+    @property
+    def can_edit(self) -> bool:
+        return has_role("admin")
+
+    def is_action_allowed(self, name: str) -> bool:
+        return has_role("admin") and super().is_action_allowed(name)

@@ -1,13 +1,51 @@
-"""Language of the admin site: Chinese by default, English selectable."""
+"""Language of the admin site: Chinese by default, English selectable, enum labels from models/enums.py."""
 
-from flask import session
+from collections.abc import Mapping
+
+from flask import current_app, session
+from flask_babel import get_locale
 
 SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
+# Each language is named in itself, so whoever cannot read the current one still finds theirs.
+LOCALE_NAMES = {"zh_Hans_CN": "中文", "en": "English"}
+SESSION_KEY = "locale"
 
 
 def select_locale() -> str:
     """The locale chosen in this session, else the configured default (zh_Hans_CN)."""
-    chosen = session.get("locale")
+    chosen = session.get(SESSION_KEY)
     if chosen in SUPPORTED_LOCALES:
         return chosen
-    return "zh_Hans_CN"
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")
+    return default if default in SUPPORTED_LOCALES else "zh_Hans_CN"
+
+
+def choose_locale(locale: str) -> bool:
+    """Remember a supported locale in the session; return False (and change nothing) for any other."""
+    if locale not in SUPPORTED_LOCALES:
+        return False
+    session[SESSION_KEY] = locale
+    return True
+
+
+def _label_language() -> str:
+    return "en" if str(get_locale() or "").startswith("en") else "zh"
+
+
+def enum_label(vocabulary: Mapping, code: str | None) -> str:
+    """The label of a code in the current language (the same labels as /api/v1/meta); unknown codes as is."""
+    if code is None:
+        return ""
+    entry = vocabulary.get(code)
+    return entry[_label_language()] if entry else code
+
+
+def enum_choices(vocabulary: Mapping) -> list[tuple[str, str]]:
+    """(code, label) pairs of a vocabulary in the current language, for select fields and filters."""
+    language = _label_language()
+    return [(code, entry[language]) for code, entry in vocabulary.items()]
+
+
+def html_lang() -> str:
+    """The page's `lang` attribute for the current locale."""
+    return "en" if _label_language() == "en" else "zh-CN"

@@ -1,7 +1,243 @@
-"""Supervisor review: the queue, the record page and the review actions."""
+"""Supervisor review: the queue, the record page and the review actions.
 
-from flask_admin import Admin
+Every view parses its input, calls one function of services.review (or services.photo_delivery) and
+renders the result; who may see or do what is decided there, never here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import Admin, expose
+from flask_admin.actions import ActionsMixin, action
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+from wtforms import HiddenField
+
+from admin.base import SecureView
+from admin.i18n import enum_label
+from models.enums import (
+    BENEFICIARY_CATEGORIES,
+    COORD_TYPES,
+    DOMAINS,
+    FINDING_AREAS,
+    FINDING_VALUES,
+    NEEDS,
+    REVIEW_ACTIONS,
+    SERVICES,
+    VISIT_KINDS,
+    VISIT_STATUSES,
+    WARNING_CODES,
+)
+from services.errors import NotFound, ServiceError
+from services.photo_delivery import photo_variant_response
+from services.review import QueueFilters, bulk_approve, review_queue_page, review_record, review_visit
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+QUEUE_PAGE_SIZE = 50
+MAX_COMMENT_LENGTH = 2000
+# Bootstrap badge colour per warning severity (3 is the most serious).
+SEVERITY_BADGES = {3: "badge-danger", 2: "badge-warning", 1: "badge-info"}
+REVIEW_ACTION_DONE = {"approve": "已通过", "reject": "已标记为未通过", "return": "已退回补充", "reopen": "已重新打开"}
+
+
+def _drop_blank_values(data):
+    # HTML forms send "" for an untouched select or input: treat it as not given.
+    return {key: value for key, value in data.items() if str(value).strip() != ""}
+
+
+class QueueQuerySchema(Schema):
+    """The queue's filters and page, from the query string."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    station = fields.Integer(validate=validate.Range(min=1))
+    worker = fields.Integer(validate=validate.Range(min=1))
+    kind = fields.String(validate=validate.OneOf(list(VISIT_KINDS)))
+    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default="submitted")
+    received_from = fields.Date()
+    received_to = fields.Date()
+    has_warnings = fields.Boolean()
+    warning_code = fields.String(validate=validate.OneOf(list(WARNING_CODES)))
+    q = fields.String(validate=validate.Length(max=64))
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000), load_default=1)
+
+    @pre_load
+    def drop_blank(self, data, **kwargs):
+        return _drop_blank_values(data)
+
+    @post_load
+    def to_filters(self, data, **kwargs):
+        filters = QueueFilters(
+            station_id=data.get("station"), worker_id=data.get("worker"), kind=data.get("kind"),
+            status=data["status"], received_from=data.get("received_from"), received_to=data.get("received_to"),
+            has_warnings=data.get("has_warnings"), warning_code=data.get("warning_code"),
+            beneficiary_name=data.get("q"),
+        )
+        return filters, data["page"]
+
+
+class ReviewActionSchema(Schema):
+    """The comment (or reopen reason) of a review action; whether it is required is the workflow's rule."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    comment = fields.String(validate=validate.Length(max=MAX_COMMENT_LENGTH), load_default=None)
+
+
+class BulkApproveSchema(Schema):
+    visit_ids = fields.List(fields.Integer(), required=True)
+
+
+class CsrfForm(FlaskForm):
+    """An empty form whose only field is the CSRF token, for the review action forms."""
+
+
+class ActionForm(FlaskForm):
+    action = HiddenField()
+
+
+def local_time(value) -> str:
+    """A UTC timestamp shown in the configured local time zone (Asia/Shanghai)."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
+def distance_text(metres: float | None) -> str:
+    """A distance for people: 85 米, 1.2 公里."""
+    if metres is None:
+        return "—"
+    if metres < 1000:
+        return f"{metres:.0f} 米"
+    return f"{metres / 1000:.1f} 公里"
+
+
+def warning_badge(warning) -> Markup:
+    """A coloured badge naming a warning."""
+    css = SEVERITY_BADGES.get(warning.severity, "badge-secondary")
+    return Markup('<span class="badge {}" title="{}">{}</span>').format(
+        css, warning.message, enum_label(WARNING_CODES, warning.code)
+    )
+
+
+class ReviewQueueView(SecureView, ActionsMixin):
+    """The review queue (a supervisor's home), the record page and the review actions."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.init_actions()
+
+    def render(self, template: str, **kwargs):
+        kwargs.update(
+            label=enum_label, local_time=local_time, distance_text=distance_text, warning_badge=warning_badge,
+            vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
+                   "services": SERVICES, "domains": DOMAINS, "needs": NEEDS, "areas": FINDING_AREAS,
+                   "finding_values": FINDING_VALUES, "review_actions": REVIEW_ACTIONS,
+                   "coord_types": COORD_TYPES, "categories": BENEFICIARY_CATEGORIES},
+        )
+        return super().render(template, **kwargs)
+
+    # Flask-Admin's ActionsMixin asks the view for its action form and how to validate it.
+    def action_form(self):
+        return ActionForm()
+
+    def validate_form(self, form) -> bool:
+        return form.validate_on_submit()
+
+    @expose("/")
+    def index(self):
+        """The queue: submitted visits of the reviewer's stations, warned first."""
+        status = 200
+        try:
+            filters, page = QueueQuerySchema().load(request.args)
+        except ValidationError as error:
+            flash(f"筛选条件无效：{', '.join(sorted(error.messages))}", "error")
+            filters, page, status = QueueFilters(), 1, 400
+        queue = review_queue_page(current_user, filters, page, QUEUE_PAGE_SIZE)
+        actions, confirmations = self.get_actions_list()
+        return self.render("admin/review/queue.html", queue=queue, filters=filters, actions=actions,
+                           confirmations=confirmations, action_form=ActionForm(),
+                           page_url=self._page_url), status
+
+    @staticmethod
+    def _page_url(page: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = page
+        return url_for(".index", **args)
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self):
+        """Run a list action (bulk approve) on the ticked rows."""
+        return self.handle_action(return_view="index")
+
+    @action("bulk_approve", "批量通过", "只通过没有预警的待审核记录，确定吗？")
+    def action_bulk_approve(self, ids):
+        try:
+            visit_ids = BulkApproveSchema().load({"visit_ids": ids})["visit_ids"]
+            report = bulk_approve(current_user, visit_ids)
+        except ValidationError:
+            flash("所选记录无效", "error")
+            return None
+        except ServiceError as error:
+            flash(error.message, "error")
+            return None
+        flash(report.summary(), "success" if report.approved else "warning")
+        return None
+
+    @expose("/visit/<int:visit_id>")
+    def record(self, visit_id: int):
+        """The record page of one visit."""
+        try:
+            record = review_record(current_user, visit_id)
+        except NotFound:
+            abort(404)
+        return self.render("admin/review/record.html", record=record, visit=record.visit, form=CsrfForm(),
+                           map_config=self._map_config(record))
+
+    @staticmethod
+    def _map_config(record) -> dict:
+        config = current_app.config
+        return {
+            "tileUrl": config["MAP_TILE_URL"],
+            "subdomains": config["MAP_TILE_SUBDOMAINS"],
+            "attribution": config["MAP_TILE_ATTRIBUTION"],
+            "points": [point.as_dict() for point in record.map_points],
+        }
+
+    @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))
+    def review(self, visit_id: int, review_action: str):
+        """Approve, reject, return or reopen one visit, then go back to the queue (or stay, if refused)."""
+        try:
+            comment = ReviewActionSchema().load(request.form)["comment"]
+            review_visit(current_user, visit_id, review_action, comment)
+        except ValidationError:
+            flash(f"意见不能超过 {MAX_COMMENT_LENGTH} 字", "error")
+        except NotFound:
+            abort(404)
+        except ServiceError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"走访记录 #{visit_id} {REVIEW_ACTION_DONE[review_action]}", "success")
+            return redirect(url_for(".index"))
+        return redirect(url_for(".record", visit_id=visit_id))
+
+    @expose("/photo/<int:photo_id>/<any(display, thumb):variant>")
+    def photo(self, photo_id: int, variant: str):
+        """A photo's derived copy, for reviewers allowed to see its visit (others get 404)."""
+        try:
+            return photo_variant_response(current_user, photo_id, variant)
+        except NotFound:
+            abort(404)
 
 
 def add_review_views(admin: Admin) -> None:
     """Register the review views on this app's Admin."""
+    admin.add_view(ReviewQueueView(name="审核队列", endpoint="review", url="/admin/review",
+                                   static_folder=str(STATIC_DIR), static_url_path="/static"))

@@ -146,6 +146,8 @@ AUDIT_ACTIONS = _vocabulary(
     ("beneficiaries_imported", "导入服务对象", "Beneficiaries imported"),
     ("beneficiary_changed", "修改服务对象", "Beneficiary changed"),
     ("export", "导出", "Export"),
+    ("schedule_changed", "修改走访周期", "Visit schedule changed"),
+    ("wechat_bound", "绑定微信", "WeChat account bound"),
 )
 
 # Default visit frequency by category, in days; a person in several categories follows the strictest.

@@ -196,3 +196,37 @@ def deactivate_user(user: User, *, actor: User | None = None) -> None:
     revoke_all_tokens(user)
     record_audit(actor, "user_deactivated", user)
     db.session.commit()
+
+
+def update_user(user: User, *, display_name: str, phone: str | None, role: str, station_codes: list[str],
+                actor: User | None = None) -> User:
+    """Change an account's name, phone, role and stations, with the same station rules as create_user."""
+    if role not in ROLES:
+        raise Invalid(f"未知角色 {role}", fields={"role": ["unknown role"]})
+    stations = _stations_by_code(station_codes)
+    if role == "worker" and len(stations) != 1:
+        raise Invalid("社工须属于一个社工站", fields={"station": ["a worker needs exactly one station"]})
+    if role == "supervisor" and not stations:
+        raise Invalid("督导员须至少督导一个社工站", fields={"station": ["a supervisor needs stations"]})
+    before = {"role": user.role, "stations": _station_codes_of(user)}
+    user.display_name = display_name.strip() or user.username
+    user.phone = phone or None
+    user.role = role
+    user.station = stations[0] if role == "worker" else None
+    user.supervised_stations = stations if role == "supervisor" else []
+    record_audit(actor, "user_updated", user, before=before,
+                 after={"role": role, "stations": sorted(station.code for station in stations)})
+    db.session.commit()
+    return user
+
+
+def _station_codes_of(user: User) -> list[str]:
+    if user.role == "worker":
+        return [user.station.code] if user.station else []
+    return sorted(station.code for station in user.supervised_stations)
+
+
+def record_logout(user: User) -> None:
+    """Audit the end of an admin session."""
+    record_audit(user, "logout", user)
+    db.session.commit()

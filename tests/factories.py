@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import random
+import secrets
+import uuid
 from datetime import date, timedelta
 
+from PIL import ExifTags, Image
 from stdnum.cn import ric
 
 from extensions import db
-from models import ApiToken, Beneficiary, ServicePoint, Station, User, utcnow
+from models import ApiToken, Beneficiary, Photo, ServicePoint, Station, User, Visit, VisitWarning, utcnow
+from models.enums import WARNING_CODES
 from services.accounts import hash_password, issue_token
+from services.photos import phash_bands
+from services.visits import submit_visit
 
 PASSWORD = "correct-horse-42"
 # Hashing with scrypt costs ~50 ms; tests make many users, so they share one hash.
@@ -111,3 +119,126 @@ def expire_tokens(user: User) -> None:
     for token in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)):
         token.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
+
+
+def make_photo(owner: User, **overrides) -> Photo:
+    """A photo row of the owner with fake storage keys (no files); sha256 and phash random unless given."""
+    sha256 = overrides.pop("sha256", secrets.token_hex(32))
+    phash = overrides.pop("phash", secrets.token_hex(8))
+    bands = phash_bands(phash) if phash else (None, None, None, None)
+    photo = Photo(
+        owner_id=owner.id, sha256=sha256, phash=phash,
+        phash_band0=bands[0], phash_band1=bands[1], phash_band2=bands[2], phash_band3=bands[3],
+        storage_key=f"originals/{sha256[:2]}/{sha256}", display_key=f"display/{sha256[:2]}/{sha256}.jpg",
+        thumb_key=f"thumbs/{sha256[:2]}/{sha256}.jpg", mime_type=overrides.pop("mime_type", "image/jpeg"),
+        width=overrides.pop("width", 4000), height=overrides.pop("height", 3000), bytes=overrides.pop("bytes", 123_456),
+        **overrides,
+    )
+    db.session.add(photo)
+    db.session.commit()
+    return photo
+
+
+def visit_body(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> dict:
+    """A valid loaded visit body for submit_visit: a 30-minute home visit an hour ago at the person's home."""
+    kind = overrides.get("kind", "home_visit")
+    if beneficiary is None and "beneficiary_id" not in overrides:
+        beneficiary = make_beneficiary(worker.station)
+    started_at = overrides.pop("started_at", utcnow() - timedelta(hours=1))
+    body = {
+        "client_id": uuid.uuid4(),
+        "beneficiary_id": beneficiary.id if beneficiary is not None else None,
+        "kind": kind,
+        "services": ["policy_implementation"],
+        "started_at": started_at,
+        "ended_at": started_at + timedelta(minutes=30),
+        "location": None if kind == "care_call" else {
+            "latitude": beneficiary.home_latitude if beneficiary is not None and beneficiary.has_home_location
+            else 21.665,
+            "longitude": beneficiary.home_longitude if beneficiary is not None and beneficiary.has_home_location
+            else 110.928,
+            "accuracy": 10.0, "coord_type": "wgs84"},
+        "notes": "",
+        "photo_ids": [] if kind == "care_call" else [make_photo(worker).id],
+    }
+    body.update(overrides)
+    return body
+
+
+def make_visit(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> Visit:
+    """A visit submitted through services.visits.submit_visit (so warnings and the submit event exist)."""
+    received_at = overrides.pop("received_at", None)
+    visit, _ = submit_visit(worker, visit_body(worker, beneficiary, **overrides), received_at=received_at)
+    return visit
+
+
+def make_reviewable_visit(worker: User, beneficiary: Beneficiary | None = None, *, warnings=(), **overrides) -> Visit:
+    """A visit row written directly with exactly the warnings given by code (review tests need them fixed).
+
+    make_visit computes real warnings from the thresholds; the review queue's tests need to choose them.
+    """
+    started = overrides.pop("started_at", utcnow() - timedelta(hours=2))
+    visit = Visit(client_id=uuid.uuid4().hex, body_fingerprint="0" * 64, worker_id=worker.id,
+                  station_id=overrides.pop("station_id", worker.station_id), beneficiary=beneficiary,
+                  kind=overrides.pop("kind", "home_visit"), started_at=started,
+                  ended_at=overrides.pop("ended_at", started + timedelta(minutes=20)),
+                  latitude=overrides.pop("latitude", 21.665), longitude=overrides.pop("longitude", 110.928),
+                  accuracy_m=overrides.pop("accuracy_m", 15.0), **overrides)
+    for code in warnings:
+        visit.warnings.append(VisitWarning(code=code, severity=WARNING_CODES[code]["severity"],
+                                           message=WARNING_CODES[code]["zh"], evidence={}))
+    visit.warning_count = len(visit.warnings)
+    visit.warning_severity = max((warning.severity for warning in visit.warnings), default=0)
+    db.session.add(visit)
+    db.session.commit()
+    return visit
+
+
+def photo_exif(*, orientation: int | None = None, taken: str | None = None, offset: str | None = None,
+               gps: tuple[float, float] | None = None, make: str | None = None, model: str | None = None):
+    """EXIF for a test image: capture time ("2024:05:06 09:41:12") with its offset ("+08:00"), GPS as signed
+    decimal degrees (written as DMS rationals with N/S, E/W references), camera, orientation."""
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    if make is not None:
+        exif[ExifTags.Base.Make] = make
+    if model is not None:
+        exif[ExifTags.Base.Model] = model
+    if taken is not None:
+        details = exif.get_ifd(ExifTags.IFD.Exif)
+        details[ExifTags.Base.DateTimeOriginal] = taken
+        if offset is not None:
+            details[ExifTags.Base.OffsetTimeOriginal] = offset
+    if gps is not None:
+        gps_ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        for value, ref_tag, value_tag, hemispheres in (
+            (gps[0], ExifTags.GPS.GPSLatitudeRef, ExifTags.GPS.GPSLatitude, "NS"),
+            (gps[1], ExifTags.GPS.GPSLongitudeRef, ExifTags.GPS.GPSLongitude, "EW"),
+        ):
+            magnitude = abs(value)
+            degrees, minutes = int(magnitude), int(magnitude * 60) % 60
+            seconds = round((magnitude * 3600) % 60, 4)
+            gps_ifd[ref_tag] = hemispheres[1] if value < 0 else hemispheres[0]
+            gps_ifd[value_tag] = (float(degrees), float(minutes), seconds)
+    return exif
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), *, seed: int | None = None,
+                **save_options) -> bytes:
+    """A real image encoded by Pillow: a pattern of coloured blocks, different (and not near-identical) per seed.
+
+    The left column of blocks is always red, so tests can tell which way an image was turned.
+    """
+    rng = random.Random(_next() if seed is None else seed)
+    blocks = Image.new("RGB", (8, 6))
+    blocks.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(48)])
+    for row in range(6):
+        blocks.putpixel((0, row), (255, 0, 0))
+    image = blocks.resize(size, Image.Resampling.NEAREST)
+    if fmt in {"PNG", "WEBP"} and save_options.pop("alpha", False):
+        image.putalpha(200)
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save_options)
+    return buffer.getvalue()
+

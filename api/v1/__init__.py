@@ -2,12 +2,12 @@
 
 from flask import Blueprint
 
-from api.v1 import auth, me
+from api.v1 import auth, beneficiaries, me, meta, openapi, photos, visits, wechat
 
 
 def create_blueprint() -> Blueprint:
     """Build the v1 blueprint; a fresh one per app so create_app() can run many times."""
     blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-    for module in (auth, me):
+    for module in (auth, me, photos, visits, beneficiaries, meta, openapi, wechat):
         module.register(blueprint)
     return blueprint

@@ -21,7 +21,42 @@ class TokenSchema(Schema):
 
 
 def login():
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token.
+    ---
+    post:
+      tags: [auth]
+      summary: Log in with a username and password
+      description: >
+        Throttled per username in the database: after LOGIN_MAX_FAILURES failures within the window even the
+        right password gets 429 with Retry-After. The token is shown once; send it as `Authorization: Bearer`.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: LoginSchema
+            example: {username: liming, password: correct-horse-42}
+      responses:
+        200:
+          description: Logged in
+          content:
+            application/json:
+              schema: TokenSchema
+              example:
+                token: 7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk
+                expires_at: "2025-06-30T08:00:00+00:00"
+                user:
+                  id: 5
+                  username: liming
+                  display_name: 李敏
+                  phone: null
+                  role: worker
+                  station: {id: 3, code: "440902001", name: 石鼓镇社工站}
+                  supervised_stations: []
+        400: {$ref: '#/components/responses/BadRequest'}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        422: {$ref: '#/components/responses/ValidationError'}
+        429: {$ref: '#/components/responses/TooManyRequests'}
+    """
     credentials = load_json(LoginSchema())
     user = authenticate(credentials["username"], credentials["password"], ip=request.remote_addr)
     raw, token = issue_token(user)
@@ -30,7 +65,16 @@ def login():
 
 @token_required
 def logout():
-    """Revoke the token this request was made with."""
+    """Revoke the token this request was made with.
+    ---
+    post:
+      tags: [auth]
+      summary: Log out (revoke this request's token; other tokens of the user stay valid)
+      security: [{bearerAuth: []}]
+      responses:
+        204: {description: Revoked; no body}
+        401: {$ref: '#/components/responses/Unauthorized'}
+    """
     revoke_token(current_token())
     return "", 204
 

@@ -8,7 +8,28 @@ from api.v1.security import current_user, token_required
 
 @token_required
 def me():
-    """The logged-in user."""
+    """The logged-in user.
+    ---
+    get:
+      tags: [auth]
+      summary: The user the token belongs to
+      security: [{bearerAuth: []}]
+      responses:
+        200:
+          description: The user
+          content:
+            application/json:
+              schema: UserSchema
+              example:
+                id: 5
+                username: liming
+                display_name: 李敏
+                phone: "13800000000"
+                role: worker
+                station: {id: 3, code: "440902001", name: 石鼓镇社工站}
+                supervised_stations: []
+        401: {$ref: '#/components/responses/Unauthorized'}
+    """
     return jsonify(dump_user(current_user()))
 
 

@@ -27,3 +27,18 @@ def login_as(client):
                                                  "csrf_token": token})
 
     return login
+
+
+@pytest.fixture
+def csrf_from(client):
+    """The CSRF token of the session, read from a page: csrf_from(url)."""
+
+    def read(url: str = "/admin/login") -> str:
+        return csrf_token_from(client.get(url).get_data(as_text=True))
+
+    return read
+
+
+def redirects_to_login(response) -> bool:
+    """Whether a response sends the browser to the admin login page."""
+    return response.status_code == 302 and "/admin/login" in response.headers["Location"]

@@ -1,0 +1,161 @@
+"""Dashboard, the bureau's report (page and downloads) and the visit-schedule editor.
+
+The views parse their input with marshmallow, call one function of services.dashboard,
+services.reports or services.schedules, and render the result; scoping is decided there.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, flash, request
+from flask_admin import Admin, expose
+from flask_login import current_user
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from wtforms import validators
+
+from admin.base import AdminOnlyModelView, SecureView
+from admin.i18n import enum_label
+from extensions import db
+from models import CategorySchedule, utcnow
+from models.enums import BENEFICIARY_CATEGORIES
+from services.dashboard import build_dashboard
+from services.errors import ServiceError
+from services.reports import FIGURE_COLUMNS, build_report, report_csv, report_scopes, report_xlsx
+from services.schedules import (
+    MAX_INTERVAL_DAYS,
+    MIN_INTERVAL_DAYS,
+    ensure_category_schedules,
+    local_date,
+    set_category_interval,
+    time_zone,
+)
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOWNLOADS = {"xlsx": XLSX_MIME, "csv": "text/csv; charset=utf-8"}
+
+
+def local_time(moment) -> str:
+    """An aware timestamp as local (Asia/Shanghai) minutes."""
+    return moment.astimezone(time_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def percent(value: float | None) -> str:
+    """A share for people: 62.5%, or — when there is nothing to divide by."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def duration_text(age: timedelta | None) -> str:
+    """An age for people: 3 天 4 小时, 25 分钟."""
+    if age is None:
+        return "—"
+    hours = int(age.total_seconds() // 3600)
+    if hours >= 24:
+        return f"{hours // 24} 天 {hours % 24} 小时"
+    if hours:
+        return f"{hours} 小时"
+    return f"{int(age.total_seconds() // 60)} 分钟"
+
+
+class ReportQuerySchema(Schema):
+    """The report form: a date range (local dates, inclusive), a region code and the output format."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    region = fields.String(validate=validate.Length(max=32), load_default=None)
+    format = fields.String(validate=validate.OneOf(["html", *DOWNLOADS]), load_default="html")
+
+    @pre_load
+    def drop_blank(self, data, **kwargs):
+        return {key: value for key, value in data.items() if str(value).strip() != ""}
+
+    @validates_schema
+    def end_not_before_start(self, data, **kwargs):
+        if data["end"] < data["start"]:
+            raise ValidationError("结束日期不能早于开始日期", field_name="end")
+
+
+class DashboardView(SecureView):
+    """The scoped dashboard: periods, coverages, overdue people, worker activity, charts."""
+
+    @expose("/")
+    def index(self):
+        dashboard = build_dashboard(current_user._get_current_object())
+        return self.render("admin/reports/dashboard.html", dashboard=dashboard, percent=percent,
+                           duration_text=duration_text, local_date=local_date, local_time=local_time,
+                           categories=lambda beneficiary: "、".join(
+                               enum_label(BENEFICIARY_CATEGORIES, code) for code in beneficiary.categories))
+
+
+class ReportView(SecureView):
+    """The report form, its result table, and the XLSX / CSV downloads of the same report."""
+
+    @expose("/")
+    def index(self):
+        today = local_date(utcnow())
+        arguments = {"start": today.replace(day=1).isoformat(), "end": today.isoformat(), **request.args.to_dict()}
+        user = current_user._get_current_object()
+        scopes = report_scopes(user)
+        try:
+            query = ReportQuerySchema().load(arguments)
+            report = build_report(user, query["start"], query["end"], query["region"])
+        except ValidationError as error:
+            return self._form(arguments, scopes, errors=error.messages), 422
+        except ServiceError as error:
+            return self._form(arguments, scopes, errors={"region": [error.message]}), error.status
+        if query["format"] in DOWNLOADS:
+            return self._download(report, query["format"])
+        return self._form(arguments, scopes, report=report)
+
+    def _form(self, arguments: dict, scopes, report=None, errors=None):
+        return self.render("admin/reports/report.html", arguments=arguments, scopes=scopes, report=report,
+                           errors=errors or {}, columns=FIGURE_COLUMNS, percent=percent)
+
+    @staticmethod
+    def _download(report, file_format: str) -> Response:
+        content = report_xlsx(report) if file_format == "xlsx" else report_csv(report)
+        filename = f"report-{report.start:%Y%m%d}-{report.end:%Y%m%d}.{file_format}"
+        return Response(content, mimetype=DOWNLOADS[file_format],
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                 "Cache-Control": "no-store"})
+
+
+class CategoryScheduleView(AdminOnlyModelView):
+    """走访周期: the required visit interval of each category, edited by admins (changes are audited)."""
+
+    can_create = False
+    column_list = ("category", "interval_days", "updated_at")
+    column_labels = {"category": "服务对象类别", "interval_days": "走访周期（天）", "updated_at": "修改时间"}
+    column_formatters = {"category": lambda view, context, model, name: enum_label(BENEFICIARY_CATEGORIES,
+                                                                                    model.category)}
+    column_default_sort = "id"
+    form_columns = ("interval_days",)
+    form_args = {"interval_days": {"label": "走访周期（天）",
+                                   "validators": [validators.InputRequired(),
+                                                  validators.NumberRange(MIN_INTERVAL_DAYS, MAX_INTERVAL_DAYS)]}}
+
+    @expose("/")
+    def index_view(self):
+        # Every category is listed (with its default) so an admin can edit any of them.
+        ensure_category_schedules()
+        return super().index_view()
+
+    def update_model(self, form, model) -> bool:
+        try:
+            set_category_interval(model.category, form.interval_days.data, current_user._get_current_object())
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return False
+        return True
+
+
+def add_report_views(admin: Admin) -> None:
+    """Register the dashboard, the report page and the schedule editor on this app's Admin."""
+    admin.add_view(DashboardView(name="统计看板", endpoint="dashboard", url="/admin/dashboard"))
+    admin.add_view(ReportView(name="统计报表", endpoint="reports", url="/admin/reports"))
+    admin.add_view(CategoryScheduleView(CategorySchedule, db, name="走访周期", endpoint="schedules",
+                                        url="/admin/schedules"))

@@ -1,0 +1,173 @@
+"""GET /beneficiaries: the people of the worker's station, searchable by name or pinyin initials, nearest first."""
+
+import math
+
+from flask import Blueprint, jsonify
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
+
+from api.parsing import load_query
+from api.v1.schemas import GpsSchema, PageQuerySchema
+from api.v1.security import current_user, token_required
+from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
+from services.beneficiary_search import BeneficiaryHit, search_beneficiaries
+
+
+class LatLonField(fields.String):
+    """A point given as "lat,lon" in WGS-84 degrees, loaded as a (lat, lon) tuple."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[float, float]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        parts = text.split(",")
+        if len(parts) != 2:
+            raise ValidationError("expected lat,lon in WGS-84 degrees, e.g. 21.665,110.928")
+        try:
+            latitude, longitude = float(parts[0]), float(parts[1])
+        except ValueError as error:
+            raise ValidationError("lat and lon must be numbers") from error
+        if not (math.isfinite(latitude) and -90 <= latitude <= 90):
+            raise ValidationError("lat must be between -90 and 90")
+        if not (math.isfinite(longitude) and -180 <= longitude <= 180):
+            raise ValidationError("lon must be between -180 and 180")
+        return latitude, longitude
+
+
+def _refuse_due_filter(value: bool) -> None:
+    # The due-for-a-visit rule arrives with the schedules issue; answering with everyone would mislead the phone.
+    if value:
+        raise ValidationError("the due filter is not available yet; omit it or send due=0")
+
+
+class BeneficiaryQuerySchema(PageQuerySchema):
+    """Query parameters of GET /beneficiaries; unknown parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.Str(load_default=None, validate=validate.Length(max=64),
+                   metadata={"description": "Part of the name, or the start of its pinyin initials (zxm)"})
+    near = LatLonField(load_default=None, metadata={"description": "WGS-84 lat,lon: sort by distance from home",
+                                                    "example": "21.665,110.928"})
+    due = fields.Bool(load_default=False, validate=_refuse_due_filter,
+                      metadata={"description": "Not available yet: due=1 is answered with 422"})
+
+
+class PlaceRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class LabelledCodeSchema(Schema):
+    """A vocabulary code with its Chinese label."""
+
+    code = fields.Str()
+    zh = fields.Str()
+
+
+class LastVisitSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    started_at = fields.DateTime()
+    status = fields.Str()
+
+
+def _labelled(code: str | None, vocabulary) -> dict | None:
+    if code is None:
+        return None
+    return {"code": code, "zh": vocabulary[code]["zh"] if code in vocabulary else code}
+
+
+class BeneficiaryItemSchema(Schema):
+    """One person as the phone lists them; the ID number only ever masked."""
+
+    id = fields.Int()
+    name = fields.Str()
+    gender = fields.Nested(LabelledCodeSchema, allow_none=True)
+    birth_year = fields.Int(allow_none=True)
+    age = fields.Int(allow_none=True)
+    categories = fields.List(fields.Nested(LabelledCodeSchema))
+    risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True)
+    station = fields.Nested(PlaceRefSchema)
+    service_point = fields.Nested(PlaceRefSchema, allow_none=True)
+    address = fields.Str()
+    home = fields.Nested(GpsSchema, allow_none=True)
+    phone = fields.Str(allow_none=True)
+    id_number_masked = fields.Str()
+    distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near"})
+    last_visit = fields.Nested(LastVisitSchema, allow_none=True)
+
+    @pre_dump
+    def from_hit(self, hit: BeneficiaryHit, **kwargs) -> dict:
+        person = hit.beneficiary
+        return {
+            "id": person.id,
+            "name": person.name,
+            "gender": _labelled(person.gender, GENDERS),
+            "birth_year": person.birth_date.year if person.birth_date else None,
+            "age": hit.age,
+            "categories": [_labelled(code, BENEFICIARY_CATEGORIES) for code in person.categories],
+            "risk_tier": _labelled(person.risk_tier, RISK_TIERS),
+            "station": person.station,
+            "service_point": person.service_point,
+            "address": person.address,
+            "home": {"lat": person.home_latitude, "lon": person.home_longitude} if person.has_home_location else None,
+            "phone": person.phone,
+            "id_number_masked": person.id_number_masked,
+            "distance_m": hit.distance_m,
+            "last_visit": hit.last_visit,
+        }
+
+
+class BeneficiaryPageSchema(Schema):
+    items = fields.List(fields.Nested(BeneficiaryItemSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+@token_required
+def list_beneficiaries():
+    """List the active beneficiaries in the caller's scope.
+    ---
+    get:
+      tags: [beneficiaries]
+      summary: Beneficiaries of the caller's station(s), by name or pinyin initials, optionally nearest first
+      description: >
+        A worker sees their station's people, a supervisor their stations', an admin everyone. Without `near`
+        the order is by pinyin initials; with `near` by distance from the registered home, people without a
+        home location last. `due=1` is refused with 422 until visit schedules are available. ID numbers are
+        always masked. Pages are keyset-paginated: pass `next_cursor` back as `cursor`.
+      security: [{bearerAuth: []}]
+      parameters: [{in: query, schema: BeneficiaryQuerySchema}]
+      responses:
+        200:
+          description: One page of people
+          content:
+            application/json:
+              schema: BeneficiaryPageSchema
+              example:
+                items:
+                  - id: 17
+                    name: 张小明
+                    gender: {code: male, zh: 男}
+                    birth_year: 1948
+                    age: 77
+                    categories: [{code: elderly_alone, zh: 独居老人}, {code: tekun, zh: 特困}]
+                    risk_tier: {code: key, zh: 重点（每月）}
+                    station: {id: 3, name: 高州市石鼓镇社工站}
+                    service_point: {id: 12, name: 石鼓村服务点}
+                    address: 石鼓村三队12号
+                    home: {lat: 21.665, lon: 110.928}
+                    phone: "13800000000"
+                    id_number_masked: 440902********1234
+                    distance_m: 182.4
+                    last_visit: {id: 901, kind: home_visit, started_at: "2025-05-02T09:30:00+00:00", status: approved}
+                next_cursor: eyJvcmRlciI6Im5lYXIiLCJrZXkiOlswLDAuMDAxLDE3XX0
+        401: {$ref: '#/components/responses/Unauthorized'}
+        422: {$ref: '#/components/responses/ValidationError'}
+    """
+    query = load_query(BeneficiaryQuerySchema())
+    page = search_beneficiaries(current_user(), q=query["q"], near=query["near"], limit=query["limit"],
+                                cursor=query["cursor"])
+    return jsonify(BeneficiaryPageSchema().dump(page))
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/beneficiaries", view_func=list_beneficiaries, methods=["GET"])

@@ -1,0 +1,164 @@
+"""GET /openapi.json: the OpenAPI 3 document of API v1, built from the view docstrings and marshmallow schemas.
+
+Every view of the api_v1 blueprint documents itself: a summary line, `---`, then YAML keyed by HTTP method
+(see the views). This module walks the app's URL map, so a new endpoint appears here without editing it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.yaml_utils import load_operations_from_docstring
+from flask import Blueprint, Flask, current_app, jsonify
+from werkzeug.routing import Rule
+
+from api.v1.schemas import ErrorSchema
+
+BLUEPRINT_NAME = "api_v1"
+EXTENSION_KEY = "zoufang_openapi"
+OPENAPI_VERSION = "3.0.3"
+API_DESCRIPTION = """\
+The field API of Zoufang (走访) for phone clients. JSON in and out; authenticate with
+`Authorization: Bearer <token>` from /api/v1/auth/login or /api/v1/auth/wechat. Every error has the shape
+`{"error": {"code", "message", "fields"}}`. Lists are `{"items": [...], "next_cursor": ...}`: pass
+`next_cursor` back as `?cursor=`; `?limit=` is 1-200 (default 50). Times are ISO 8601 with an offset.
+Unknown query parameters are ignored.
+"""
+
+_IGNORED_METHODS = frozenset({"head", "options"})
+_FLASK_PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)>]*\))?:)?(?P<name>\w+)>")
+_CONVERTER_SCHEMAS = {
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+
+# name: (status, error code, example message, description)
+ERROR_RESPONSES = {
+    "BadRequest": (400, "invalid_json", "请求体须为 JSON 对象", "The body is not a JSON object, or is malformed"),
+    "Unauthorized": (401, "invalid_token", "登录已失效，请重新登录", "Missing or expired token; bad credentials"),
+    "Forbidden": (403, "forbidden", "无权执行此操作", "Authenticated, but not allowed to do this"),
+    "NotFound": (404, "not_found", "记录不存在", "No such object, or it is outside the caller's scope"),
+    "MethodNotAllowed": (405, "method_not_allowed", "The method is not allowed for the requested URL.",
+                         "The path exists but not with this method"),
+    "Conflict": (409, "conflict", "请求与当前状态冲突", "The request conflicts with the object's current state"),
+    "PayloadTooLarge": (413, "payload_too_large", "文件过大", "The body is larger than the configured limit"),
+    "UnsupportedMediaType": (415, "unsupported_media_type", "不支持的文件类型", "The content is of a refused type"),
+    "ValidationError": (422, "validation_error", "请求内容有误", "A field is missing, mistyped or out of range"),
+    "TooManyRequests": (429, "too_many_requests", "请求过于频繁，请稍后再试", "Throttled: wait Retry-After seconds"),
+    "BadGateway": (502, "bad_gateway", "上游服务返回异常", "An upstream service (WeChat) answered with an error"),
+    "ServiceUnavailable": (503, "service_unavailable", "服务暂时不可用，请稍后重试",
+                           "An upstream service is unreachable or busy, or a feature is not configured"),
+}
+_ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["Must be greater than or equal to -90."]}}
+_ERROR_HEADERS = {
+    "MethodNotAllowed": {"Allow": {"description": "The methods the path accepts", "schema": {"type": "string"}}},
+    "TooManyRequests": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+def _error_response(name: str) -> dict:
+    status, code, message, description = ERROR_RESPONSES[name]
+    example = {"error": {"code": code, "message": message}}
+    if name in _ERROR_EXAMPLE_FIELDS:
+        example["error"]["fields"] = _ERROR_EXAMPLE_FIELDS[name]
+    response = {
+        "description": f"{status}: {description}",
+        "content": {"application/json": {"schema": ErrorSchema, "example": example}},
+    }
+    if name in _ERROR_HEADERS:
+        response["headers"] = _ERROR_HEADERS[name]
+    return response
+
+
+def openapi_path(rule: Rule) -> tuple[str, list[dict]]:
+    """The OpenAPI form of a Flask rule (`<int:visit_id>` → `{visit_id}`) and its path parameters."""
+    parameters = []
+
+    def convert(match: re.Match) -> str:
+        schema = _CONVERTER_SCHEMAS.get(match["converter"] or "", {"type": "string"})
+        parameters.append({"in": "path", "name": match["name"], "required": True, "schema": dict(schema)})
+        return "{" + match["name"] + "}"
+
+    return _FLASK_PATH_PARAMETER.sub(convert, rule.rule), parameters
+
+
+def _with_path_parameters(operation: dict, path_parameters: list[dict]) -> dict:
+    declared = {
+        parameter.get("name") for parameter in operation.get("parameters", [])
+        if isinstance(parameter, dict) and parameter.get("in") == "path"
+    }
+    missing = [parameter for parameter in path_parameters if parameter["name"] not in declared]
+    if missing:
+        operation["parameters"] = missing + list(operation.get("parameters", []))
+    return operation
+
+
+def api_rules(app: Flask) -> list[Rule]:
+    """The URL rules of the API v1 blueprint, in path order."""
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith(f"{BLUEPRINT_NAME}.")),
+        key=lambda rule: (rule.rule, rule.endpoint),
+    )
+
+
+def build_openapi_document(app: Flask) -> dict:
+    """The OpenAPI document of every api_v1 rule, from its view's docstring; schemas via MarshmallowPlugin."""
+    spec = APISpec(
+        title="Zoufang API",
+        version="1.0.0",
+        openapi_version=OPENAPI_VERSION,
+        plugins=[MarshmallowPlugin()],
+        info={"description": API_DESCRIPTION},
+    )
+    spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "A token from /api/v1/auth/login"}
+    )
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name in ERROR_RESPONSES:
+        spec.components.response(name, _error_response(name))
+
+    operation_ids: set[str] = set()
+    for rule in api_rules(app):
+        view = app.view_functions[rule.endpoint]
+        methods = {method.lower() for method in rule.methods} - _IGNORED_METHODS
+        documented = load_operations_from_docstring(view.__doc__ or "")
+        operations = {method: documented[method] for method in sorted(methods) if method in documented}
+        path, path_parameters = openapi_path(rule)
+        endpoint = rule.endpoint.removeprefix(f"{BLUEPRINT_NAME}.")
+        for method, operation in operations.items():
+            _with_path_parameters(operation, path_parameters)
+            operation_id = endpoint if len(methods) == 1 else f"{endpoint}_{method}"
+            if "operationId" not in operation and operation_id not in operation_ids:
+                operation["operationId"] = operation_id
+            operation_ids.add(operation.get("operationId", operation_id))
+        if operations:
+            spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def openapi_document():
+    """The OpenAPI document of this API.
+    ---
+    get:
+      tags: [meta]
+      summary: This document (OpenAPI 3.0.3, public)
+      responses:
+        200:
+          description: The OpenAPI document
+          content:
+            application/json:
+              schema: {type: object}
+              example: {openapi: 3.0.3, info: {title: Zoufang API, version: 1.0.0}, paths: {}}
+    """
+    document = current_app.extensions.get(EXTENSION_KEY)
+    if document is None:
+        # Built on first use, once the URL map is complete; two racing requests build the same document.
+        document = current_app.extensions[EXTENSION_KEY] = build_openapi_document(current_app)
+    return jsonify(document)
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/openapi.json", view_func=openapi_document, methods=["GET"])

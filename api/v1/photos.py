@@ -1,0 +1,129 @@
+"""POST /photos (one photo per request), GET /photos/<id> (display copy), GET /photos/<id>/thumb."""
+
+from flask import Blueprint, jsonify, request
+from marshmallow import Schema, ValidationError, fields
+from werkzeug.datastructures import FileStorage
+
+from api.v1.schemas import PhotoSchema
+from api.v1.security import current_user, token_required
+from services.photo_delivery import photo_variant_response
+from services.photos import store_photo
+
+
+class UploadedFileField(fields.Field):
+    """A file part of a multipart body."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("须为文件")
+        return value
+
+
+class PhotoUploadSchema(Schema):
+    """The multipart body of an upload: one photo in the field `file`, as wx.uploadFile sends it."""
+
+    file = UploadedFileField(required=True, error_messages={"required": "缺少照片文件（字段 file）"})
+
+
+@token_required
+def upload_photo():
+    """Upload one photo.
+    ---
+    post:
+      tags: [photos]
+      summary: Upload one photo (multipart field `file`); the same bytes again return the same photo
+      description: >-
+        JPEG, PNG, WebP or HEIC/HEIF, judged by content. Up to 20 MB and 64 megapixels. The original is kept as
+        evidence and never served; `url` and `thumb_url` give copies with orientation applied and metadata removed.
+      security: [{bearerAuth: []}]
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {type: object, required: [file], properties: {file: {type: string, format: binary}}}
+      responses:
+        201:
+          description: Stored
+          content:
+            application/json:
+              schema: PhotoSchema
+              example: {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                        mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
+                        taken_at: '2024-05-06T09:41:12+08:00', gps: {lat: 21.6653, lon: 110.9281},
+                        camera_make: HUAWEI, camera_model: ELS-AN00, visit_id: null,
+                        url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
+        200:
+          description: The same bytes were uploaded before by this user; that photo is returned
+          content:
+            application/json:
+              schema: PhotoSchema
+              example: {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                        mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
+                        taken_at: '2024-05-06T09:41:12+08:00', gps: null, camera_make: null, camera_model: null,
+                        visit_id: null, url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
+        400: {$ref: '#/components/responses/BadRequest'}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        413: {$ref: '#/components/responses/PayloadTooLarge'}
+        415: {$ref: '#/components/responses/UnsupportedMediaType'}
+        422: {$ref: '#/components/responses/ValidationError'}
+    """
+    upload = PhotoUploadSchema().load(request.files.to_dict())
+    photo, created = store_photo(current_user(), upload["file"])
+    return jsonify(PhotoSchema().dump(photo)), 201 if created else 200
+
+
+@token_required
+def get_photo(photo_id: int):
+    """Download a photo's display copy.
+    ---
+    get:
+      tags: [photos]
+      summary: The display copy (JPEG, long edge 1600 px, no metadata) of a photo you may see
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: path, name: photo_id, required: true, schema: {type: integer}}
+        - {in: header, name: If-None-Match, required: false, schema: {type: string}}
+      responses:
+        200:
+          description: The JPEG; cache it privately and revalidate with its ETag
+          headers:
+            ETag: {schema: {type: string}, example: '"9f86d081884c7d659a2feaa0c55ad015-display-v1"'}
+            Cache-Control: {schema: {type: string}, example: 'private, max-age=3600'}
+          content: {image/jpeg: {schema: {type: string, format: binary}, example: (JPEG bytes)}}
+        304: {description: Not modified; the copy the client holds is current}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    return photo_variant_response(current_user(), photo_id, "display")
+
+
+@token_required
+def get_photo_thumb(photo_id: int):
+    """Download a photo's thumbnail.
+    ---
+    get:
+      tags: [photos]
+      summary: The thumbnail (JPEG, long edge 320 px, no metadata) of a photo you may see
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: path, name: photo_id, required: true, schema: {type: integer}}
+        - {in: header, name: If-None-Match, required: false, schema: {type: string}}
+      responses:
+        200:
+          description: The JPEG; cache it privately and revalidate with its ETag
+          headers:
+            ETag: {schema: {type: string}, example: '"9f86d081884c7d659a2feaa0c55ad015-thumb-v1"'}
+            Cache-Control: {schema: {type: string}, example: 'private, max-age=3600'}
+          content: {image/jpeg: {schema: {type: string, format: binary}, example: (JPEG bytes)}}
+        304: {description: Not modified; the copy the client holds is current}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    return photo_variant_response(current_user(), photo_id, "thumb")
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/photos", view_func=upload_photo, methods=["POST"])
+    blueprint.add_url_rule("/photos/<int:photo_id>", endpoint="get_photo", view_func=get_photo, methods=["GET"])
+    blueprint.add_url_rule("/photos/<int:photo_id>/thumb", endpoint="get_photo_thumb", view_func=get_photo_thumb,
+                           methods=["GET"])

@@ -1,0 +1,346 @@
+"""POST/GET /visits, GET/PUT /visits/<id>: a worker's check-ins from the phone."""
+
+from flask import Blueprint, jsonify, url_for
+from marshmallow import EXCLUDE, Schema, fields
+
+from api.parsing import load_json, load_query
+from api.v1.schemas import PageQuerySchema, PhotoSchema
+from api.v1.security import current_user, token_required
+from models.enums import (
+    COORD_TYPES,
+    DOMAINS,
+    FINDING_AREAS,
+    FINDING_VALUES,
+    NEEDS,
+    SERVICES,
+    VISIT_KINDS,
+    VISIT_STATUSES,
+)
+from services.visits import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
+
+
+def _enum(vocabulary, description: str | None = None) -> dict:
+    # Documentation only: services.visits validates the codes against the same vocabulary.
+    metadata = {"enum": list(vocabulary)}
+    if description:
+        metadata["description"] = description
+    return metadata
+
+
+class _ForwardCompatibleSchema(Schema):
+    class Meta:
+        # Unknown fields are ignored, not refused: a phone updated before the server would otherwise
+        # have its queued offline check-ins refused forever. They never reach the database.
+        unknown = EXCLUDE
+
+
+class LocationInputSchema(_ForwardCompatibleSchema):
+    """The check-in point as the phone's location API gave it."""
+
+    latitude = fields.Float(required=True, metadata={"minimum": -90, "maximum": 90})
+    longitude = fields.Float(required=True, metadata={"minimum": -180, "maximum": 180})
+    accuracy = fields.Float(load_default=None, allow_none=True,
+                            metadata={"minimum": 0, "description": "Horizontal accuracy in metres"})
+    coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02"))
+
+
+class FindingInputSchema(_ForwardCompatibleSchema):
+    value = fields.Str(required=True, metadata=_enum(FINDING_VALUES))
+    note = fields.Str(load_default="", metadata={"maxLength": 500})
+
+
+class VisitUpdateSchema(_ForwardCompatibleSchema):
+    """A visit body (PUT replaces every field). Unknown fields are ignored for forward compatibility.
+
+    Times must carry an offset (naive times are refused). Rules (vocabularies, time window, beneficiary
+    of the worker's station, own free photos, limits) are checked by services.visits and answered
+    with 422 and per-field messages.
+    """
+
+    beneficiary_id = fields.Int(load_default=None, allow_none=True, strict=True,
+                                metadata={"description": "Required for home_visit, case_service, care_call"})
+    kind = fields.Str(required=True, metadata=_enum(VISIT_KINDS))
+    services = fields.List(fields.Str(metadata=_enum(SERVICES)), load_default=list)
+    domains = fields.List(fields.Str(metadata=_enum(DOMAINS)), load_default=list)
+    started_at = fields.AwareDateTime(required=True, format="iso")
+    ended_at = fields.AwareDateTime(required=True, format="iso")
+    location = fields.Nested(LocationInputSchema, load_default=None, allow_none=True,
+                             metadata={"description": "Required except for care_call, which has none"})
+    notes = fields.Str(load_default="", metadata={"description": "One short note; at most MAX_NOTES_LENGTH (2000)"})
+    photo_ids = fields.List(fields.Int(strict=True), load_default=list,
+                            metadata={"description": "Own uploaded photos, in display order; at least one for "
+                                                     "home_visit, none for care_call, at most 9"})
+    findings = fields.Dict(keys=fields.Str(metadata=_enum(FINDING_AREAS)), values=fields.Nested(FindingInputSchema),
+                           load_default=dict)
+    needs = fields.List(fields.Str(metadata=_enum(NEEDS)), load_default=list)
+    follow_up_needed = fields.Bool(load_default=False)
+    follow_up_due = fields.Date(load_default=None, allow_none=True)
+    photo_consent = fields.Bool(load_default=False,
+                                metadata={"description": "The person agreed to be photographed"})
+    coworker_ids = fields.List(fields.Int(strict=True), load_default=list,
+                               metadata={"description": "Other workers of the station present"})
+    people_count = fields.Int(load_default=1, strict=True, metadata={"minimum": 1})
+    mock_location = fields.Bool(load_default=False, metadata={"description": "The OS reports a mock location"})
+    client_sent_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
+                                          metadata={"description": "The phone's clock when sending (not part of the "
+                                                                   "idempotency comparison)"})
+
+
+class VisitCreateSchema(VisitUpdateSchema):
+    """A new check-in. `client_id` (a UUID made on the phone) makes retries safe: the same body again
+    returns the stored visit (200), another body under the same client_id is 409 client_id_conflict.
+    Unknown fields are ignored for forward compatibility."""
+
+    client_id = fields.UUID(required=True)
+
+
+class VisitListQuerySchema(PageQuerySchema):
+    """Query parameters of GET /visits; unknown parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.Str(load_default=None, metadata=_enum(VISIT_STATUSES))
+    updated_since = fields.AwareDateTime(load_default=None, format="iso",
+                                         metadata={"description": "Only visits changed at or after this time "
+                                                                  "(URL-encode the + of an offset, or use Z)"})
+
+
+class NamedRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class LocationSchema(Schema):
+    latitude = fields.Float()
+    longitude = fields.Float()
+    accuracy = fields.Float(allow_none=True)
+    coord_type = fields.Str()
+
+
+class WarningSchema(Schema):
+    code = fields.Str()
+    severity = fields.Int()
+    message = fields.Str()
+    evidence = fields.Dict()
+
+
+class ReviewSchema(Schema):
+    reviewer = fields.Str()
+    reviewed_at = fields.DateTime()
+    comment = fields.Str(allow_none=True)
+
+
+def _sent_location(visit) -> dict | None:
+    if visit.sent_latitude is None:
+        return None
+    return {"latitude": visit.sent_latitude, "longitude": visit.sent_longitude, "accuracy": visit.accuracy_m,
+            "coord_type": visit.coord_type}
+
+
+def _wgs84_location(visit) -> dict | None:
+    if visit.latitude is None:
+        return None
+    return {"latitude": visit.latitude, "longitude": visit.longitude, "accuracy": visit.accuracy_m,
+            "coord_type": "wgs84"}
+
+
+def _review(visit) -> dict | None:
+    if visit.reviewer_id is None:
+        return None
+    return ReviewSchema().dump({"reviewer": visit.reviewer.name, "reviewed_at": visit.reviewed_at,
+                                "comment": visit.review_comment})
+
+
+class VisitSchema(Schema):
+    """A visit as its worker sees it: what was sent, the WGS-84 point, warnings, photos and the last review."""
+
+    id = fields.Int()
+    client_id = fields.Str()
+    beneficiary = fields.Nested(NamedRefSchema, allow_none=True)
+    kind = fields.Str()
+    services = fields.List(fields.Str())
+    domains = fields.List(fields.Str())
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime()
+    location = fields.Function(_sent_location, metadata={"type": "object", "nullable": True})
+    location_wgs84 = fields.Function(_wgs84_location, metadata={"type": "object", "nullable": True})
+    distance_from_home_m = fields.Float(allow_none=True)
+    mock_location = fields.Bool()
+    notes = fields.Str()
+    findings = fields.Dict()
+    needs = fields.List(fields.Str())
+    follow_up_needed = fields.Bool()
+    follow_up_due = fields.Date(allow_none=True)
+    photo_consent = fields.Bool()
+    coworkers = fields.List(fields.Nested(NamedRefSchema))
+    people_count = fields.Int()
+    status = fields.Str()
+    revision = fields.Int()
+    warning_count = fields.Int()
+    warning_severity = fields.Int()
+    warnings = fields.List(fields.Nested(WarningSchema))
+    photos = fields.List(fields.Nested(PhotoSchema))
+    client_sent_at = fields.DateTime(allow_none=True)
+    received_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    review = fields.Function(_review, metadata={
+        "type": "object", "nullable": True, "description": "The last decision: {reviewer, reviewed_at, comment}"})
+
+
+class VisitPageSchema(Schema):
+    """One page of visits, newest first (by received_at, then id)."""
+
+    items = fields.List(fields.Nested(VisitSchema))
+    next_cursor = fields.Str(allow_none=True)
+
+
+@token_required
+def create_visit():
+    """Submit a check-in.
+    ---
+    post:
+      tags: [visits]
+      summary: Submit a check-in (idempotent on client_id)
+      description: >
+        Upload the photos first (POST /photos), then send their ids here. Retrying after a dropped
+        response is safe: the same client_id and body return the stored visit with 200. Unknown
+        fields are ignored; naive times are refused.
+      security: [{bearerAuth: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: VisitCreateSchema
+            example: {client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary_id: 12, kind: home_visit,
+                      services: [policy_implementation], started_at: "2024-05-06T09:30:00+08:00",
+                      ended_at: "2024-05-06T09:55:00+08:00",
+                      location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
+                      notes: 老人身体尚可，反映屋顶漏水, photo_ids: [31, 32, 33], photo_consent: true}
+      responses:
+        201:
+          description: Stored
+          headers: {Location: {schema: {type: string}, description: The visit's URL}}
+          content: {application/json: {schema: VisitSchema, example: &visit_example {id: 7,
+            client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary: {id: 12, name: 陈桂兰},
+            kind: home_visit, services: [policy_implementation], domains: [], started_at: "2024-05-06T01:30:00+00:00",
+            ended_at: "2024-05-06T01:55:00+00:00",
+            location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
+            location_wgs84: {latitude: 21.6653, longitude: 110.9279, accuracy: 15, coord_type: wgs84},
+            distance_from_home_m: 41.3, mock_location: false, notes: 老人身体尚可，反映屋顶漏水, findings: {},
+            needs: [], follow_up_needed: false, follow_up_due: null, photo_consent: true, coworkers: [],
+            people_count: 1, status: submitted, revision: 1, warning_count: 1, warning_severity: 1,
+            warnings: [{code: poor_accuracy, severity: 1, message: 定位精度 150 米，超过 100 米,
+                        evidence: {accuracy_m: 150, threshold_m: 100}}],
+            photos: [], client_sent_at: null, received_at: "2024-05-06T01:56:02+00:00",
+            updated_at: "2024-05-06T01:56:02+00:00", review: null}}}
+        200: {description: A retry of a stored check-in, content: {application/json: {schema: VisitSchema,
+              example: *visit_example}}}
+        400: {$ref: '#/components/responses/BadRequest'}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        409: {$ref: '#/components/responses/Conflict'}
+        413: {$ref: '#/components/responses/PayloadTooLarge'}
+        422: {$ref: '#/components/responses/ValidationError'}
+    """
+    visit, created = submit_visit(current_user(), load_json(VisitCreateSchema()))
+    if not created:
+        return jsonify(VisitSchema().dump(visit)), 200
+    return jsonify(VisitSchema().dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
+
+
+@token_required
+def list_visits():
+    """List the worker's own visits.
+    ---
+    get:
+      tags: [visits]
+      summary: The worker's own visits, newest first (cursor pagination)
+      security: [{bearerAuth: []}]
+      parameters:
+        - {in: query, name: status, schema: {type: string, enum: [submitted, approved, rejected, returned]}}
+        - {in: query, name: updated_since, schema: {type: string, format: date-time},
+           description: For phone sync; only visits changed at or after this time}
+        - {in: query, name: cursor, schema: {type: string}, description: next_cursor of the previous page}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+      responses:
+        200:
+          description: One page
+          content: {application/json: {schema: VisitPageSchema, example: {items: [{id: 7,
+            client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary: {id: 12, name: 陈桂兰}, kind: home_visit,
+            status: returned, revision: 1, warning_count: 0, warnings: [], photos: [],
+            received_at: "2024-05-06T01:56:02+00:00", updated_at: "2024-05-07T03:00:00+00:00",
+            review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}],
+            next_cursor: WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiwgN10}}}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        422: {$ref: '#/components/responses/ValidationError'}
+    """
+    query = load_query(VisitListQuerySchema())
+    visits, next_cursor = list_visits_for_worker(current_user(), **query)
+    return jsonify(VisitPageSchema().dump({"items": visits, "next_cursor": next_cursor}))
+
+
+@token_required
+def show_visit(visit_id: int):
+    """Read one visit.
+    ---
+    get:
+      tags: [visits]
+      summary: One of the worker's own visits, with photos, warnings and the reviewer's comment
+      security: [{bearerAuth: []}]
+      parameters: [{in: path, name: visit_id, required: true, schema: {type: integer}}]
+      responses:
+        200:
+          description: The visit
+          content: {application/json: {schema: VisitSchema, example: {id: 7, kind: home_visit, status: submitted,
+            revision: 1, warnings: [], photos: [], received_at: "2024-05-06T01:56:02+00:00", review: null}}}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    return jsonify(VisitSchema().dump(get_visit(current_user(), visit_id)))
+
+
+@token_required
+def update_visit(visit_id: int):
+    """Resubmit a returned visit.
+    ---
+    put:
+      tags: [visits]
+      summary: Resubmit a returned visit with changed fields and photos (only while returned)
+      description: >
+        Replaces every field; photos left out become unattached. The revision increases, the status goes
+        back to submitted and the warnings are recomputed. Any other status is 409 invalid_transition.
+      security: [{bearerAuth: []}]
+      parameters: [{in: path, name: visit_id, required: true, schema: {type: integer}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: VisitUpdateSchema
+            example: {beneficiary_id: 12, kind: home_visit, services: [policy_implementation],
+                      started_at: "2024-05-06T09:30:00+08:00", ended_at: "2024-05-06T09:55:00+08:00",
+                      location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
+                      notes: 已补充厨房照片, photo_ids: [31, 32, 33, 40]}
+      responses:
+        200:
+          description: Resubmitted
+          content: {application/json: {schema: VisitSchema, example: {id: 7, kind: home_visit, status: submitted,
+            revision: 2, warnings: [], photos: [], received_at: "2024-05-06T01:56:02+00:00",
+            updated_at: "2024-05-07T08:00:00+00:00",
+            review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}}}
+        400: {$ref: '#/components/responses/BadRequest'}
+        401: {$ref: '#/components/responses/Unauthorized'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        413: {$ref: '#/components/responses/PayloadTooLarge'}
+        422: {$ref: '#/components/responses/ValidationError'}
+    """
+    visit = resubmit_visit(current_user(), visit_id, load_json(VisitUpdateSchema()))
+    return jsonify(VisitSchema().dump(visit))
+
+
+def register(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/visits", view_func=create_visit, methods=["POST"])
+    blueprint.add_url_rule("/visits", view_func=list_visits, methods=["GET"])
+    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=show_visit, methods=["GET"])
+    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=update_visit, methods=["PUT"])

@@ -1,0 +1,115 @@
+"""GET /api/v1/openapi.json: a valid OpenAPI document covering every route of the API, with examples."""
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+from werkzeug.routing import Rule
+
+from api.v1.openapi import ERROR_RESPONSES, EXTENSION_KEY, api_rules, openapi_path
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def test_the_document_is_valid_openapi(document):
+    assert document["openapi"].startswith("3.")
+    validate(document)
+
+
+def test_every_route_of_the_api_is_documented_for_each_of_its_methods(app, document):
+    missing = []
+    for rule in api_rules(app):
+        path, _ = openapi_path(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method.lower() not in document["paths"].get(path, {}):
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert missing == [], "views without an OpenAPI docstring for these methods"
+
+
+def test_every_operation_has_responses_and_each_json_success_an_example(document):
+    without_example = []
+    for path, method, operation in operations(document):
+        assert operation.get("summary"), f"{method} {path} has no summary"
+        successes = {status: response for status, response in operation["responses"].items()
+                     if str(status).startswith("2")}
+        assert successes, f"{method} {path} documents no success response"
+        for status, response in successes.items():
+            for media_type, content in response.get("content", {}).items():
+                if "json" in media_type and "example" not in content and "examples" not in content:
+                    without_example.append(f"{method} {path} {status} {media_type}")
+    assert without_example == []
+
+
+def test_paths_with_parameters_declare_them_on_every_operation(document):
+    for path, method, operation in operations(document):
+        declared = {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path)), f"{method} {path}"
+
+
+def test_protected_operations_name_the_bearer_scheme_and_the_401(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "A token from /api/v1/auth/login"}
+    for path, method, operation in operations(document):
+        if operation.get("security"):
+            assert operation["security"] == [{"bearerAuth": []}], f"{method} {path}"
+            assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_the_error_responses_show_the_error_shape(document):
+    responses = document["components"]["responses"]
+    assert set(responses) == set(ERROR_RESPONSES)
+    for name, response in responses.items():
+        content = response["content"]["application/json"]
+        assert content["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert set(content["example"]["error"]) >= {"code", "message"}, name
+    error = document["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {"code", "message", "fields"}
+
+
+def test_schemas_come_from_the_marshmallow_schemas(document):
+    beneficiary = document["components"]["schemas"]["BeneficiaryItem"]["properties"]
+    assert "id_number_masked" in beneficiary and "id_number" not in beneficiary
+    query = {parameter["name"] for parameter in document["paths"]["/api/v1/beneficiaries"]["get"]["parameters"]}
+    assert query == {"q", "near", "due", "limit", "cursor"}
+
+
+def test_the_document_is_public_and_built_once_per_app(app, client):
+    first = client.get("/api/v1/openapi.json")
+    cached = app.extensions[EXTENSION_KEY]
+    second = client.get("/api/v1/openapi.json")
+    assert first.status_code == second.status_code == 200
+    assert app.extensions[EXTENSION_KEY] is cached
+    assert first.get_data() == second.get_data()
+
+
+@pytest.mark.parametrize(
+    ("flask_path", "openapi_form", "schema"),
+    [
+        ("/api/v1/visits/<int:visit_id>", "/api/v1/visits/{visit_id}", {"type": "integer", "minimum": 0}),
+        ("/api/v1/things/<name>", "/api/v1/things/{name}", {"type": "string"}),
+        ("/api/v1/files/<path:key>/raw", "/api/v1/files/{key}/raw", {"type": "string"}),
+        ("/api/v1/ids/<uuid:client_id>", "/api/v1/ids/{client_id}", {"type": "string", "format": "uuid"}),
+    ],
+)
+def test_flask_paths_become_openapi_paths_with_parameters(flask_path, openapi_form, schema):
+    path, parameters = openapi_path(Rule(flask_path))
+    assert path == openapi_form
+    assert len(parameters) == 1
+    assert parameters[0]["in"] == "path" and parameters[0]["required"] is True
+    assert parameters[0]["schema"] == schema
