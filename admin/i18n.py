@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 from flask import current_app, session
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 
 SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
 # Each language is named in itself, so whoever cannot read the current one still finds theirs.
@@ -25,6 +25,7 @@ def choose_locale(locale: str) -> bool:
     if locale not in SUPPORTED_LOCALES:
         return False
     session[SESSION_KEY] = locale
+    refresh()  # Flask-Babel caches the locale per context; drop the stale one
     return True
 
 

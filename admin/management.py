@@ -58,11 +58,6 @@ def _with_blank(choices_of):
     return lambda: [("", "—"), *choices_of()]
 
 
-def _blank_for_none(value) -> str:
-    """An optional select field shows an unset column (None) as its blank choice."""
-    return "" if value is None else str(value)
-
-
 def _label_formatter(vocabulary):
     """A column formatter showing a code by its label in the current language."""
     return lambda _view, _context, model, name: enum_label(vocabulary, getattr(model, name))
@@ -76,6 +71,13 @@ def _acting_user() -> User:
 def _flash_service_error(error: ServiceError) -> None:
     details = "; ".join(f"{field}: {', '.join(map(str, problems))}" for field, problems in error.fields.items())
     flash(f"{error.message}{' (' + details + ')' if details else ''}", "error")
+
+
+class OptionalSelectField(SelectField):
+    """A select whose blank first choice stands for an unset (None) column."""
+
+    def process_data(self, value):
+        super().process_data("" if value is None else value)
 
 
 class ScopedQueryMixin:
@@ -307,13 +309,13 @@ class BeneficiaryForm(AdminSecureForm):
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=64)])
     new_id_number = StringField(lazy_gettext("New ID number"), validators=[Optional(), Length(max=18)],
                                 description=lazy_gettext("Leave empty to keep the current number."))
-    gender = SelectField(lazy_gettext("Gender"), choices=_with_blank(lambda: enum_choices(GENDERS)),
-                         coerce=_blank_for_none, default="")
+    gender = OptionalSelectField(lazy_gettext("Gender"), choices=_with_blank(lambda: enum_choices(GENDERS)),
+                                 default="")
     birth_date = DateField(lazy_gettext("Date of birth"), validators=[Optional()])
     categories = SelectMultipleField(lazy_gettext("Categories"),
                                      choices=lambda: enum_choices(BENEFICIARY_CATEGORIES))
-    risk_tier = SelectField(lazy_gettext("Risk tier"), choices=_with_blank(lambda: enum_choices(RISK_TIERS)),
-                            coerce=_blank_for_none, default="")
+    risk_tier = OptionalSelectField(lazy_gettext("Risk tier"),
+                                    choices=_with_blank(lambda: enum_choices(RISK_TIERS)), default="")
     station = QuerySelectField(lazy_gettext("Station"), query_factory=_stations, validators=[DataRequired()])
     service_point = QuerySelectField(lazy_gettext("Service point"), query_factory=_service_points,
                                      allow_blank=True)

@@ -69,7 +69,7 @@ def generate(volume: Volume, *, force: bool = False, now: datetime | None = None
     people_by_station = _beneficiaries(volume, run, rng, stations, villages_by_station, now)
     visits = _visits(volume, run, rng, stations, workers_by_station, people_by_station, now)
     db.session.commit()
-    return {"stations": len(stations), "villages": sum(len(v) for v in villages_by_station.values()),
+    return {"stations": len(stations), "service_points": sum(len(v) for v in villages_by_station.values()),
             "workers": sum(len(w) for w in workers_by_station.values()),
             "beneficiaries": sum(len(p) for p in people_by_station.values()), "visits": visits}
 

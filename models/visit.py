@@ -47,6 +47,9 @@ class Visit(db.Model):
         Index("ix_visits_worker_started", "worker_id", "started_at"),
         Index("ix_visits_station_status_received", "station_id", "status", "received_at"),
         Index("ix_visits_worker_updated", "worker_id", "updated_at", "id"),
+        # Reports select approved visits by date range; the dashboard counts visits received since a date.
+        Index("ix_visits_status_started", "status", "started_at"),
+        Index("ix_visits_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 import pillow_heif
 from flask import current_app
-from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from extensions import db
-from models import Photo, utcnow
+from models import Photo, User, utcnow
 from services.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from services.storage import Storage, get_storage
 
@@ -47,6 +47,17 @@ DERIVATIVE_VERSION = 1
 _DISPLAY_QUALITY = 85
 _THUMB_QUALITY = 80
 _EXIF_DATETIME_FORMAT = "%Y:%m:%d %H:%M:%S"
+# EXIF orientation -> the turn that shows the picture as the camera saw it (as ImageOps.exif_transpose,
+# which also re-serialises the EXIF we are about to drop, and crashes doing so on some broken EXIF).
+_UPRIGHT_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _ORIENTATIONS_THAT_SWAP_SIDES = {5, 6, 7, 8}
 
 
@@ -189,10 +200,10 @@ def _process_open_image(image: ImageFile.ImageFile, data: bytes, limits: PhotoLi
     decoded_size = image.size
     exif = _safe_exif(image)
     orientation = exif.get(ExifTags.Base.Orientation, 1) if exif is not None else 1
-    oriented = _as_rgb(ImageOps.exif_transpose(image))
+    oriented = _as_rgb(_upright(image, orientation))
     display = _fit_long_edge(oriented, limits.display_long_edge)
     thumb = _fit_long_edge(display, limits.thumb_long_edge)
-    if orientation in _ORIENTATIONS_THAT_SWAP_SIDES:
+    if isinstance(orientation, int) and orientation in _ORIENTATIONS_THAT_SWAP_SIDES:
         original_width, original_height = original_height, original_width
     return ProcessedPhoto(
         sha256=hashlib.sha256(data).hexdigest(),
@@ -206,6 +217,11 @@ def _process_open_image(image: ImageFile.ImageFile, data: bytes, limits: PhotoLi
         phash=difference_hash(thumb),
         metadata=read_metadata(exif, limits.timezone),
     )
+
+
+def _upright(image: Image.Image, orientation: Any) -> Image.Image:
+    transpose = _UPRIGHT_TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(transpose) if transpose is not None else image
 
 
 def _draft_request(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
@@ -347,7 +363,7 @@ def _clean_text(value: Any) -> str | None:
     return value[:64] or None
 
 
-def store_photo(owner, upload: FileStorage | bytes | None) -> tuple[Photo, bool]:
+def store_photo(owner: User, upload: FileStorage | bytes | None) -> tuple[Photo, bool]:
     """Store one uploaded photo of owner; return (photo, created).
 
     The same bytes from the same owner give back the existing photo with created False, also when two
@@ -405,7 +421,7 @@ def _write_missing(storage: Storage, files: dict[str, bytes]) -> list[str]:
     return written
 
 
-def _photo_row(owner, processed: ProcessedPhoto) -> Photo:
+def _photo_row(owner: User, processed: ProcessedPhoto) -> Photo:
     band0, band1, band2, band3 = phash_bands(processed.phash)
     metadata = processed.metadata
     return Photo(

@@ -169,7 +169,7 @@ BACKENDS: dict[str, Callable[[Flask], Storage]] = {"filesystem": _filesystem_fro
 
 def get_storage(app: Flask | None = None) -> Storage:
     """The app's storage backend, built once from config STORAGE_BACKEND and kept in app.extensions."""
-    app = app or current_app._get_current_object()
+    app = app if app is not None else current_app
     storage = app.extensions.get(_EXTENSION_KEY)
     if storage is None:
         backend = app.config.get("STORAGE_BACKEND", "filesystem")

@@ -277,7 +277,11 @@ def _write_fields(visit: Visit, worker: User, checked: _CheckedVisit) -> None:
 
 
 def _attach_photos(visit: Visit, worker: User, photos: list[Photo]) -> None:
-    """Claim each photo for the visit with a conditional UPDATE, so two visits can never share one."""
+    """Claim each photo for the visit with a conditional UPDATE, so two visits can never share one.
+
+    The photos' in-session attributes are left stale until the caller's commit expires them; nothing
+    in between reads their visit_id or position.
+    """
     for position, photo in enumerate(photos):
         claimed = db.session.execute(
             update(Photo)
@@ -289,8 +293,6 @@ def _attach_photos(visit: Visit, worker: User, photos: list[Photo]) -> None:
         if claimed.rowcount != 1:
             db.session.rollback()
             raise Invalid("照片已用于其他走访记录", fields={"photo_ids": [f"照片 {photo.id} 已用于其他走访记录"]})
-    for photo in photos:
-        db.session.refresh(photo)
 
 
 def _existing_visit(worker: User, client_id: str) -> Visit | None:

@@ -56,6 +56,9 @@ def transition(visit: Visit, action: str, actor: User, comment: str | None = Non
         values["revision"] = Visit.revision + 1
     elif action in ("approve", "reject", "return"):
         values.update(reviewer_id=actor.id, reviewed_at=now, review_comment=comment)
+    elif action == "reopen":
+        # The earlier decision no longer stands; it stays in the review history.
+        values.update(reviewer_id=None, reviewed_at=None, review_comment=None)
     result = db.session.execute(
         update(Visit)
         .where(Visit.id == visit.id, Visit.status == seen_status)

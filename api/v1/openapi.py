@@ -24,7 +24,6 @@ The field API of Zoufang (走访) for phone clients. JSON in and out; authentica
 `Authorization: Bearer <token>` from /api/v1/auth/login or /api/v1/auth/wechat. Every error has the shape
 `{"error": {"code", "message", "fields"}}`. Lists are `{"items": [...], "next_cursor": ...}`: pass
 `next_cursor` back as `?cursor=`; `?limit=` is 1-200 (default 50). Times are ISO 8601 with an offset.
-Unknown query parameters are ignored.
 """
 
 _IGNORED_METHODS = frozenset({"head", "options"})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 02:41:01.995485
+Create Date: 2026-11-30 02:57:09.543127
 
 """
 from alembic import op
@@ -232,9 +232,11 @@ def upgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_visits_beneficiary_id'), ['beneficiary_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_kind'), ['kind'], unique=False)
+        batch_op.create_index('ix_visits_received', ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_service_point_id'), ['service_point_id'], unique=False)
         batch_op.create_index('ix_visits_station_status_received', ['station_id', 'status', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_visits_status'), ['status'], unique=False)
+        batch_op.create_index('ix_visits_status_started', ['status', 'started_at'], unique=False)
         batch_op.create_index('ix_visits_worker_started', ['worker_id', 'started_at'], unique=False)
         batch_op.create_index('ix_visits_worker_updated', ['worker_id', 'updated_at', 'id'], unique=False)
 
@@ -341,9 +343,11 @@ def downgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index('ix_visits_worker_updated')
         batch_op.drop_index('ix_visits_worker_started')
+        batch_op.drop_index('ix_visits_status_started')
         batch_op.drop_index(batch_op.f('ix_visits_status'))
         batch_op.drop_index('ix_visits_station_status_received')
         batch_op.drop_index(batch_op.f('ix_visits_service_point_id'))
+        batch_op.drop_index('ix_visits_received')
         batch_op.drop_index(batch_op.f('ix_visits_kind'))
         batch_op.drop_index(batch_op.f('ix_visits_beneficiary_id'))
 

@@ -1,5 +1,6 @@
 """POST/GET /api/v1/visits, GET/PUT /api/v1/visits/<id>: the phone's check-ins over HTTP."""
 
+import io
 import uuid
 from datetime import timedelta
 
@@ -10,13 +11,16 @@ from extensions import db
 from models import Photo, Visit, utcnow
 from services import workflow
 from tests.factories import (
+    PASSWORD,
     auth_headers,
+    image_bytes,
     make_beneficiary,
     make_photo,
     make_station,
     make_supervisor,
     make_visit,
     make_worker,
+    photo_exif,
 )
 
 # eviltransform's Shanghai pair (googollee/eviltransform python/test.py): WGS-84 home, the phone's GCJ-02 fix.
@@ -318,3 +322,59 @@ def test_invalid_put_changes_nothing(client, worker, home, headers):
     db.session.expire_all()
     stored = db.session.get(Visit, visit.id)
     assert (stored.status, stored.notes, len(stored.photos)) == ("returned", "", 1)
+
+
+# --- the "Done when" path of issue 3, with real photos through the real upload pipeline --------------------
+
+def upload_photo(client, headers, data: bytes) -> dict:
+    response = client.post("/api/v1/photos", data={"file": (io.BytesIO(data), "photo.jpg", "image/jpeg")},
+                           headers=headers, content_type="multipart/form-data")
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
+
+
+def test_a_phone_logs_in_uploads_submits_retries_lists_and_sees_the_warnings(client, worker, home):
+    login = client.post("/api/v1/auth/login", json={"username": worker.username, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    # Two photos as WeChat sends them (no EXIF); one original with a camera's GPS 2 km away, taken in 2024.
+    far_gps = (HOME_WGS84[0] + 0.018, HOME_WGS84[1])
+    photos = [upload_photo(client, headers, image_bytes("JPEG", (800, 600))) for _ in range(2)]
+    photos.append(upload_photo(client, headers, image_bytes(
+        "JPEG", (1600, 1200), exif=photo_exif(taken="2024:05:06 09:41:12", offset="+08:00", gps=far_gps))))
+    body = body_for(worker, home, photos=[], photo_ids=[photo["id"] for photo in photos])
+
+    created = client.post("/api/v1/visits", json=body, headers=headers)
+    retried = client.post("/api/v1/visits", json=body, headers=headers)
+
+    assert (created.status_code, retried.status_code) == (201, 200)
+    assert created.get_json()["id"] == retried.get_json()["id"]
+    listed = client.get("/api/v1/visits", headers=headers).get_json()["items"]
+    assert [item["id"] for item in listed] == [created.get_json()["id"]]
+    warnings = {warning["code"]: warning["evidence"] for warning in listed[0]["warnings"]}
+    assert set(warnings) == {"photo_far", "photo_old"}
+    assert [item["photo_id"] for item in warnings["photo_far"]["photos"]] == [photos[2]["id"]]
+    assert 1900 < warnings["photo_far"]["photos"][0]["distance_m"] < 2100
+    assert [item["photo_id"] for item in warnings["photo_old"]["photos"]] == [photos[2]["id"]]
+
+
+def test_a_photo_reused_by_another_worker_is_flagged_by_bytes_and_by_look(client, worker, home, headers):
+    original = image_bytes("JPEG", (1200, 900), seed=7, quality=95)
+    first_photo = upload_photo(client, headers, original)
+    first = client.post("/api/v1/visits", json=body_for(worker, home, [], photo_ids=[first_photo["id"]]),
+                        headers=headers).get_json()
+
+    colleague = make_worker(worker.station)
+    colleague_headers = auth_headers(colleague)
+    same_bytes = upload_photo(client, colleague_headers, original)
+    # The same picture saved again smaller and at another quality: other bytes, the same look.
+    recompressed = upload_photo(client, colleague_headers, image_bytes("JPEG", (600, 450), seed=7, quality=60))
+    assert recompressed["sha256"] != first_photo["sha256"]
+    second = client.post("/api/v1/visits", headers=colleague_headers,
+                         json=body_for(colleague, home, [], photo_ids=[same_bytes["id"], recompressed["id"]]))
+
+    warning = next(item for item in second.get_json()["warnings"] if item["code"] == "photo_reused")
+    matches = {match["photo_id"]: match for match in warning["evidence"]["matches"]}
+    assert warning["evidence"]["other_visit_ids"] == [first["id"]]
+    assert matches[same_bytes["id"]]["match"] == "sha256"
+    assert matches[recompressed["id"]]["match"] == "phash"
+    assert matches[recompressed["id"]]["other_photo_id"] == first_photo["id"]

@@ -86,3 +86,18 @@ def test_conflicting_simultaneous_submissions_keep_one_body(app):
     winner = next(payload for status, payload in responses if status == 201)
     assert _count(Visit) == 1
     assert db.session.get(Visit, winner["id"]).notes == winner["notes"]
+
+
+def test_two_checkins_racing_for_one_photo_cannot_both_have_it(app):
+    worker = make_worker()
+    body = _body(worker)
+    bodies = [{**body, "client_id": str(uuid.uuid4())} for _ in range(THREADS)]
+
+    responses = _post_together(app, bodies, auth_headers(worker))
+
+    statuses = sorted(status for status, _ in responses)
+    assert statuses == [201] + [422] * (THREADS - 1), responses
+    assert all("photo_ids" in payload["error"]["fields"] for status, payload in responses if status == 422)
+    assert _count(Visit) == 1
+    winner = next(payload for status, payload in responses if status == 201)
+    assert _count(Photo, Photo.visit_id == winner["id"]) == 2

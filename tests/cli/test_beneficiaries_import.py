@@ -69,6 +69,17 @@ def test_reimport_updates_by_id_number_without_duplicates(runner, station, tmp_p
     assert "created 0, updated 1, unchanged 1" in result.output
     assert people_count() == 2
     assert person(ZHANG).address == "牙象村5队1号"
+    assert person(ZHANG).categories == ["dibao", "elderly_alone"]
+
+
+def test_reimport_replaces_categories_and_moves_people_between_villages(runner, station, tmp_path):
+    assert import_file(runner, write_csv(tmp_path, clean_lines())).exit_code == 0
+    moved = [clean_lines()[0].replace("低保；独居老人", "特困").replace("牙象村,", "塘尾村,"), clean_lines()[1]]
+    result = import_file(runner, write_csv(tmp_path, moved, name="again.csv"))
+    assert result.exit_code == 0, result.output
+    zhang = person(ZHANG)
+    assert zhang.categories == ["tekun"] and zhang.service_point.name == "塘尾村"
+    assert person(LI).categories == ["tekun"] and person(LI).service_point.name == "牙象村"
 
 
 @pytest.mark.parametrize(

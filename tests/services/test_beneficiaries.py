@@ -186,7 +186,7 @@ def lookups(counter) -> int:
     return sum(statement.lstrip().upper().startswith("SELECT") for statement in counter.statements)
 
 
-def test_import_looks_things_up_in_bulk_not_per_row(count_queries):
+def test_import_queries_and_writes_in_bulk_not_per_row(count_queries):
     station = make_station()
     make_service_point(station, name="牙象村")
     with count_queries() as small:
@@ -195,7 +195,7 @@ def test_import_looks_things_up_in_bulk_not_per_row(count_queries):
     db.session.commit()
     with count_queries() as large:
         assert import_beneficiaries(roster_rows(120, station.code), actor=None).created == 120
-    assert lookups(large) == lookups(small)
+    assert large.count == small.count  # writes are batched too
     with count_queries() as again:
         assert import_beneficiaries(roster_rows(120, station.code), actor=None).unchanged == 120
     assert lookups(again) == lookups(small) + 1  # the existing people's categories, in one selectin

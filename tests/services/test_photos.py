@@ -4,6 +4,7 @@ perceptual hash, deduplication, cleanup after failures, and pruning of orphaned 
 import hashlib
 import io
 import os
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,6 +139,37 @@ def test_orientation_does_not_change_the_perceptual_hash(limits):
     rotated_source.save(buffer, "JPEG", exif=photo_exif(orientation=6))
     turned_back = process_photo_bytes(buffer.getvalue(), limits)
     assert phash_distance(upright.phash, turned_back.phash) <= 3
+
+
+def test_exif_with_a_wrongly_typed_value_still_turns_the_photo_and_drops_the_value(limits):
+    """A GPS reference stored as a number instead of text (Pillow cannot even write such EXIF back)."""
+    data = image_bytes("JPEG", (800, 600), exif=photo_exif(orientation=6, gps=(21.6, 110.9)))
+    ascii_entry = b"\x00\x03\x00\x02\x00\x00\x00\x02"  # big-endian IFD entry: GPSLongitudeRef, ASCII, 2 chars
+    assert ascii_entry in data
+    broken = data.replace(ascii_entry, b"\x00\x03\x00\x08\x00\x00\x00\x02", 1)
+    processed = process_photo_bytes(broken, limits)
+    assert decoded(processed.display_jpeg).size == (600, 800)
+    assert processed.metadata.gps_latitude is None and processed.metadata.gps_longitude is None
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow reports each corrupt EXIF entry it skips
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_damaged_bytes_are_accepted_or_refused_but_never_crash(limits, fmt):
+    """Seeded random damage to the headers and data of a photo with EXIF: only a photo or a 4xx refusal."""
+    original = image_bytes(fmt, (300, 200), seed=3, exif=photo_exif(orientation=6, taken="2024:05:06 09:41:12",
+                                                                     offset="+08:00", gps=(21.6, 110.9), make="X"))
+    rng = random.Random(fmt)
+    outcomes = set()
+    for _ in range(150):
+        damaged = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(min(len(damaged), 600))] = rng.randrange(256)
+        try:
+            process_photo_bytes(bytes(damaged), limits)
+            outcomes.add("accepted")
+        except (Invalid, UnsupportedMediaType) as refusal:
+            outcomes.add(refusal.status)
+    assert "accepted" in outcomes and outcomes - {"accepted"}  # both paths were exercised
 
 
 # --- metadata stripped from what is served -----------------------------------------------------------------
