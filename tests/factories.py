@@ -10,12 +10,12 @@ import uuid
 from datetime import date, timedelta
 
 from PIL import ExifTags, Image
-from stdnum.cn import ric
 
 from extensions import db
 from models import ApiToken, Beneficiary, Photo, ServicePoint, Station, User, Visit, VisitWarning, utcnow
 from models.enums import WARNING_CODES
 from services.accounts import hash_password, issue_token
+from services.beneficiaries import complete_id_number
 from services.photos import phash_bands
 from services.visits import submit_visit
 
@@ -32,7 +32,7 @@ def _next() -> int:
 def valid_id_number(birth: date = date(1950, 3, 1), region: str = "440902", serial: int | None = None) -> str:
     """An 18-digit ID number with a correct GB 11643 check digit."""
     body = f"{region}{birth:%Y%m%d}{(serial if serial is not None else _next()) % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return complete_id_number(body)
 
 
 def make_station(**overrides) -> Station:
