@@ -6,6 +6,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from admin.auth import create_auth_blueprint
 from admin.base import SecureMixin
+from admin.exports import add_export_views
 from admin.i18n import html_lang
 from admin.management import add_management_views
 from admin.reports import add_report_views
@@ -29,6 +30,7 @@ def init_admin(app: Flask) -> Admin:
     add_review_views(admin)
     add_report_views(admin)
     add_management_views(admin)
+    add_export_views(admin)
     return admin
 
 

@@ -1,9 +1,9 @@
-"""flask beneficiaries import FILE.csv [--dry-run]."""
+"""flask beneficiaries import FILE.xlsx|FILE.csv [--dry-run]."""
 
 import click
 
 from cli.errors import refusals_as_click_errors
-from services.beneficiaries import import_beneficiary_csv
+from services.roster_xlsx import import_roster
 
 
 @click.group("beneficiaries", help="Manage the registry of people served (服务对象).")
@@ -12,15 +12,16 @@ def beneficiaries_group():
 
 
 @beneficiaries_group.command("import")
-@click.argument("csv_file", type=click.File("rb"))
+@click.argument("roster_file", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Check every row and count what would change; write nothing.")
-def import_command(csv_file, dry_run):
-    """Import or update people from a roster CSV (UTF-8 or GB18030); see the README for its columns.
+def import_command(roster_file, dry_run):
+    """Import or update people from a roster: the bureau's XLSX (Chinese headers) or a CSV (UTF-8 or GB18030).
 
-    Every bad row is listed and nothing is written when any row is bad (exit code 1).
+    The format is told by the file's content. Every bad row is listed and nothing is written when any
+    row is bad (exit code 1).
     """
     with refusals_as_click_errors():
-        report = import_beneficiary_csv(csv_file.read(), dry_run=dry_run)
+        report = import_roster(roster_file.read(), dry_run=dry_run)
     if not report.ok:
         for problem in report.errors:
             click.echo(str(problem), err=True)

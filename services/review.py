@@ -206,6 +206,11 @@ def _worker_choices(user: User) -> list[User] | None:
     )
 
 
+def queue_filter_choices(user: User) -> tuple[list[Station] | None, list[User] | None]:
+    """What the station and worker filters offer the user (None when too many to list); the exports page shares it."""
+    return _station_choices(user), _worker_choices(user)
+
+
 def _review(reviewer: User, visit_id: int, action: str, comment: str | None) -> Visit:
     visit = get_visit_for(reviewer, visit_id)
     ensure_can_review(reviewer, visit)
@@ -383,6 +388,6 @@ def review_record(viewer: User, visit_id: int) -> ReviewRecord:
 
 __all__ = [
     "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "ReviewRecord", "SKIP_REASONS", "approve_visit",
-    "bulk_approve", "map_points", "reject_visit", "reopen_visit", "return_visit", "review_queue_page",
-    "review_queue_query", "review_record", "review_visit", "visit_neighbours",
+    "bulk_approve", "map_points", "queue_filter_choices", "reject_visit", "reopen_visit", "return_visit",
+    "review_queue_page", "review_queue_query", "review_record", "review_visit", "visit_neighbours",
 ]

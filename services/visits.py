@@ -323,7 +323,15 @@ def submit_visit(worker: User, data: Mapping, *, received_at: datetime | None = 
     if existing is not None:
         return _replay(existing, fingerprint)
 
-    checked = _validate(worker, data, config, now=received_at, oldest_from=received_at)
+    try:
+        checked = _validate(worker, data, config, now=received_at, oldest_from=received_at)
+    except Invalid:
+        # A twin of this request may have committed since the look-up above, taking its photos with it:
+        # then this is a replay (or a conflict), not a bad body.
+        existing = _existing_visit(worker, client_id)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
     visit = Visit(client_id=client_id, body_fingerprint=fingerprint, worker_id=worker.id,
                   status="submitted", revision=1, received_at=received_at, updated_at=received_at)
     _write_fields(visit, worker, checked)

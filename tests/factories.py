@@ -9,6 +9,7 @@ import secrets
 import uuid
 from datetime import date, timedelta
 
+from openpyxl import Workbook
 from PIL import ExifTags, Image
 
 from extensions import db
@@ -242,3 +243,15 @@ def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), *, seed: 
     image.save(buffer, fmt, **save_options)
     return buffer.getvalue()
 
+
+
+def roster_xlsx_bytes(rows, title_rows=()) -> bytes:
+    """A real roster workbook written by openpyxl: optional title rows above, then the rows (header first) as given."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "花名册"
+    for row in (*title_rows, *rows):
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -9,7 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from extensions import db
 from models import Photo, ReviewEvent, Visit, utcnow
@@ -101,3 +101,39 @@ def test_two_checkins_racing_for_one_photo_cannot_both_have_it(app):
     assert _count(Visit) == 1
     winner = next(payload for status, payload in responses if status == 201)
     assert _count(Photo, Photo.visit_id == winner["id"]) == 2
+
+
+def test_a_twin_that_commits_while_a_retry_is_being_checked_makes_the_retry_a_replay(app):
+    """Pins the narrow interleaving: the retry has looked for its client_id (none yet) and is checking its photos
+    when the first request commits, taking the photos. The retry must answer 200 with that visit, not 422."""
+    worker = make_worker()
+    body = _body(worker)
+    headers = auth_headers(worker)
+    retry_is_checking_photos, first_has_committed = threading.Event(), threading.Event()
+    retry_result: list = []
+
+    def hold_the_retry_at_its_photo_check(conn, cursor, statement, *args):
+        if threading.current_thread().name == "retry" and "FROM photos" in statement \
+                and not retry_is_checking_photos.is_set():
+            retry_is_checking_photos.set()
+            first_has_committed.wait(timeout=30)
+
+    def send_retry() -> None:
+        response = app.test_client().post("/api/v1/visits", json=body, headers=headers)
+        retry_result.append((response.status_code, response.get_json()))
+
+    event.listen(db.engine, "before_cursor_execute", hold_the_retry_at_its_photo_check)
+    try:
+        retry = threading.Thread(target=send_retry, name="retry")
+        retry.start()
+        assert retry_is_checking_photos.wait(timeout=30)
+        first = app.test_client().post("/api/v1/visits", json=body, headers=headers)
+        first_has_committed.set()
+        retry.join(timeout=60)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", hold_the_retry_at_its_photo_check)
+
+    assert first.status_code == 201
+    assert retry_result[0][0] == 200, retry_result
+    assert retry_result[0][1]["id"] == first.get_json()["id"]
+    assert _count(Visit) == 1

@@ -1,0 +1,208 @@
+"""Exports (visits and the registry as CSV, XLSX, GeoJSON) and the roster import page.
+
+Each view parses its input with marshmallow, calls one function of services.exports or
+services.roster_xlsx and renders the result; scoping, masking, auditing and every import rule live there.
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_admin import Admin, expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from werkzeug.datastructures import FileStorage
+
+from admin.base import ADMIN_ROLES, SecureView
+from admin.i18n import enum_label
+from admin.review import QueueQuerySchema
+from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
+from services.errors import Forbidden, NotFound, ServiceError
+from services.exports import (
+    EXPORT_FORMATS,
+    MAX_REASON_LENGTH,
+    BeneficiaryExportFilters,
+    export_beneficiaries,
+    export_visits,
+)
+from services.review import QueueFilters, queue_filter_choices
+from services.roster_xlsx import check_roster_upload, commit_roster_upload
+
+FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON（地图）"}
+
+
+class CsrfForm(FlaskForm):
+    """An empty form carrying only the CSRF token."""
+
+
+class VisitExportSchema(QueueQuerySchema):
+    """The review queue's filters (blank status = every status) and the file format."""
+
+    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default=None)
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+
+    @post_load
+    def to_filters(self, data, **kwargs):
+        filters, _page = super().to_filters(data, **kwargs)
+        return filters, data["format"]
+
+
+class BeneficiaryExportSchema(Schema):
+    """Which people to export, the format, and whether (and why) full ID numbers are wanted."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    station = fields.Integer(validate=validate.Range(min=1), load_default=None)
+    category = fields.String(validate=validate.OneOf(list(BENEFICIARY_CATEGORIES)), load_default=None)
+    status = fields.String(validate=validate.OneOf(list(BENEFICIARY_STATUSES)), load_default=None)
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+    full_id_numbers = fields.Boolean(load_default=False)
+    reason = fields.String(validate=validate.Length(max=MAX_REASON_LENGTH), load_default=None)
+
+    @pre_load
+    def drop_blank(self, data, **kwargs):
+        return {key: value for key, value in data.items() if str(value).strip() != ""}
+
+    @post_load
+    def to_request(self, data, **kwargs):
+        filters = BeneficiaryExportFilters(station_id=data["station"], category=data["category"],
+                                           status=data["status"])
+        return filters, data["format"], data["full_id_numbers"], data["reason"]
+
+
+class RosterUploadSchema(Schema):
+    """The uploaded roster file (multipart field `file`)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    file = fields.Raw(required=True)
+
+    @validates("file")
+    def is_a_chosen_file(self, value, **kwargs):
+        if not isinstance(value, FileStorage) or not value.filename:
+            raise ValidationError("请选择名册文件（.xlsx 或 .csv）")
+
+
+class RosterCommitSchema(Schema):
+    """The token of the staged, already checked roster."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+
+
+def _download(export) -> Response:
+    response = Response(stream_with_context(export.chunks), mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _messages(error: ValidationError) -> str:
+    return "；".join(f"{field}：{'、'.join(map(str, messages))}" for field, messages in sorted(error.messages.items()))
+
+
+class ExportsView(SecureView):
+    """The exports page: visits under the review queue's filters, and the registry, in the user's scope."""
+
+    def render(self, template: str, **kwargs):
+        kwargs.update(label=enum_label, formats=FORMAT_LABELS,
+                      vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
+                             "categories": BENEFICIARY_CATEGORIES, "beneficiary_statuses": BENEFICIARY_STATUSES})
+        return super().render(template, **kwargs)
+
+    def _page(self, status: int = 200, filters: QueueFilters | None = None):
+        station_choices, worker_choices = queue_filter_choices(current_user)
+        return self.render("admin/exports/index.html", form=CsrfForm(), filters=filters or QueueFilters(status=None),
+                           station_choices=station_choices, worker_choices=worker_choices,
+                           is_admin=current_user.role == "admin"), status
+
+    @expose("/")
+    def index(self):
+        """The two export forms."""
+        return self._page()
+
+    @expose("/visits", methods=("POST",))
+    def visits(self):
+        """Stream the visits under the chosen filters in the chosen format."""
+        try:
+            filters, export_format = VisitExportSchema().load(request.form)
+        except ValidationError as error:
+            flash(f"筛选条件无效：{_messages(error)}", "error")
+            return self._page(400)
+        return _download(export_visits(current_user, filters, export_format))
+
+    @expose("/beneficiaries", methods=("POST",))
+    def beneficiaries(self):
+        """Stream the registry (ID numbers masked unless an admin asks, with a reason)."""
+        try:
+            filters, export_format, full_id_numbers, reason = BeneficiaryExportSchema().load(request.form)
+            export = export_beneficiaries(current_user, filters, export_format, full_id_numbers=full_id_numbers,
+                                          reason=reason)
+        except ValidationError as error:
+            flash(f"导出条件无效：{_messages(error)}", "error")
+            return self._page(400)
+        except Forbidden as error:
+            flash(error.message, "error")
+            return self._page(403)
+        except ServiceError as error:
+            flash(error.message, "error")
+            return self._page(error.status)
+        return _download(export)
+
+
+class RosterImportView(SecureView):
+    """Roster import: upload → dry-run report of every bad row → confirm → all rows written, or none."""
+
+    allowed_roles = ADMIN_ROLES
+
+    @expose("/")
+    def index(self):
+        """The upload form."""
+        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None, token=None)
+
+    @expose("/check", methods=("POST",))
+    def check(self):
+        """Dry-run the uploaded file and show what it would do, or every problem."""
+        try:
+            upload = RosterUploadSchema().load(request.files)["file"]
+            report, token = check_roster_upload(upload.read(), current_user)
+        except ValidationError as error:
+            flash(_messages(error), "error")
+            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None, token=None), 400
+        except ServiceError as error:
+            flash(error.message, "error")
+            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None,
+                               token=None), error.status
+        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=token,
+                           filename=upload.filename), 200 if report.ok else 422
+
+    @expose("/commit", methods=("POST",))
+    def commit(self):
+        """Write the checked file (checked again; nothing is written if it has become bad meanwhile)."""
+        try:
+            token = RosterCommitSchema().load(request.form)["token"]
+            report = commit_roster_upload(token, current_user)
+        except (ValidationError, NotFound):
+            flash("待导入的文件不存在或已过期，请重新上传", "error")
+            return redirect(url_for(".index"))
+        except ServiceError as error:
+            flash(error.message, "error")
+            return redirect(url_for(".index"))
+        if not report.ok:
+            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None), 422
+        flash(f"已导入：新增 {report.created} 人，更新 {report.updated} 人，未变 {report.unchanged} 人", "success")
+        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None,
+                           committed=True)
+
+
+def add_export_views(admin: Admin) -> None:
+    """Register the exports page and the roster import page on this app's Admin."""
+    admin.add_view(ExportsView(name="导出", endpoint="exports", url="/admin/exports"))
+    admin.add_view(RosterImportView(name="导入名册", endpoint="roster_import", url="/admin/roster-import"))
+
+
+__all__ = ["add_export_views"]
