@@ -28,6 +28,7 @@ from services.exports import (
 from services.review import QueueFilters, queue_filter_choices
 from services.roster_xlsx import check_roster_upload, commit_roster_upload
 
+CHOOSE_A_FILE = "请选择名册文件（.xlsx 或 .csv）"
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON（地图）"}
 
 
@@ -77,12 +78,12 @@ class RosterUploadSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    file = fields.Raw(required=True)
+    file = fields.Raw(required=True, error_messages={"required": CHOOSE_A_FILE})
 
     @validates("file")
     def is_a_chosen_file(self, value, **kwargs):
         if not isinstance(value, FileStorage) or not value.filename:
-            raise ValidationError("请选择名册文件（.xlsx 或 .csv）")
+            raise ValidationError(CHOOSE_A_FILE)
 
 
 class RosterCommitSchema(Schema):

@@ -1,7 +1,14 @@
-"""Finding beneficiaries from a phone: scoped, by name or pinyin initials, nearest first, each with its last visit.
+"""Finding beneficiaries from a phone: scoped, by name or pinyin initials, nearest first, or only those due a visit.
+
+Every person comes with their last visit and their visit schedule (services.coverage: interval, last
+approved visit, next due date, days overdue, whether a visit awaits review). The due list is
+services.coverage.due_beneficiaries_query: people whose next due date is today or earlier in local time
+(overdue or due today), most urgent first — people with a visit awaiting review after the others,
+then the most overdue — or nearest first when a point is given, urgency breaking ties.
 
 Pages are keyset-paginated on the sort key, so a page costs the same however deep the worker scrolls, and a
-page is a constant number of queries whatever its size (people, their categories, their last visits).
+page is a constant number of queries whatever its size (people, their categories, their last visits, their
+schedules).
 """
 
 from __future__ import annotations
@@ -11,21 +18,23 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
-from sqlalchemy import Row, case, func, literal, or_, select, tuple_
+from sqlalchemy import Row, Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Beneficiary, User, Visit
+from models import Beneficiary, User, Visit, utcnow
+from services.coverage import DueStatus, due_beneficiaries_query, due_statuses, due_statuses_of, urgency_key
 from services.errors import Invalid
 from services.geo import distance_m
 from services.permissions import scope_beneficiaries
+from services.schedules import local_date
 
 NAME_ORDER = "name"
 NEAR_ORDER = "near"
+DUE_ORDER = "due"
+DUE_NEAR_ORDER = "due_near"
 # Degrees of latitude to metres; only the ordering uses it, the reported distance is haversine.
 _METRES_PER_DEGREE = 111_195.0
 
@@ -38,6 +47,7 @@ class BeneficiaryHit:
     age: int | None
     distance_m: float | None
     last_visit: Row | None
+    schedule: DueStatus | None
 
 
 @dataclass(frozen=True)
@@ -129,31 +139,26 @@ def _last_visits(beneficiary_ids: list[int]) -> dict[int, Row]:
 
 
 def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float, float] | None = None,
-                         limit: int = 50, cursor: str | None = None) -> BeneficiaryPage:
+                         due: bool = False, limit: int = 50, cursor: str | None = None) -> BeneficiaryPage:
     """One page of the active beneficiaries in the user's scope, filtered by q, nearest first when near is given.
 
     Without near the order is by pinyin initials, then name; with near, by distance from home, people
-    without a registered home last. Each item carries age, distance and the last visit to the person.
+    without a registered home last. With `due`, only the people due a visit today or overdue (local
+    calendar), most urgent first (see the module docstring); with near as well, nearest first. Each
+    item carries age, distance, the last visit and the schedule.
     """
-    statement = (
-        select(Beneficiary)
-        .where(Beneficiary.status == "active")
-        .options(joinedload(Beneficiary.station), joinedload(Beneficiary.service_point))
-    )
-    statement = scope_beneficiaries(statement, user)
+    as_of = utcnow()
+    if due:
+        statement = due_beneficiaries_query(user, as_of).order_by(None)
+    else:
+        statement = scope_beneficiaries(select(Beneficiary).where(Beneficiary.status == "active"), user)
+    statement = statement.options(joinedload(Beneficiary.station), joinedload(Beneficiary.service_point))
     if q and q.strip():
         statement = statement.where(_name_matches(q))
 
-    if near is not None:
-        order = NEAR_ORDER
-        home_missing = case((Beneficiary.home_latitude.is_(None) | Beneficiary.home_longitude.is_(None), 1), else_=0)
-        key_columns = (home_missing, _proximity(*near), Beneficiary.id)
-        key_types = (int, float, int)
-    else:
-        order = NAME_ORDER
-        key_columns = (Beneficiary.name_initials, Beneficiary.name, Beneficiary.id)
-        key_types = (str, str, int)
-
+    order, key_columns, key_types = _sort_key(statement, near, due)
+    # Result rows are the statement's own columns, then the sort key (which the next cursor carries).
+    key_start = len(statement.column_descriptions)
     statement = statement.add_columns(*(column.label(f"sort_key_{i}") for i, column in enumerate(key_columns)))
     if cursor:
         statement = statement.where(tuple_(*key_columns) > tuple_(*decode_cursor(cursor, order, key_types)))
@@ -162,20 +167,41 @@ def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float,
     rows = db.session.execute(statement).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(order, list(rows[-1][1:])) if has_more else None
+    next_cursor = encode_cursor(order, list(rows[-1][key_start:])) if has_more else None
 
-    last_visits = _last_visits([row[0].id for row in rows])
-    today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    people = [row[0] for row in rows]
+    if due:
+        # The due statement already computed every schedule column; no second look at the visits.
+        schedules = {status.beneficiary.id: status for status in due_statuses(row[:key_start] for row in rows)}
+    else:
+        schedules = due_statuses_of(people, as_of)
+    last_visits = _last_visits([person.id for person in people])
+    today = local_date(as_of)
     items = [
         BeneficiaryHit(
-            beneficiary=row[0],
-            age=age_on(row[0].birth_date, today),
-            distance_m=_distance_from(near, row[0]),
-            last_visit=last_visits.get(row[0].id),
+            beneficiary=person,
+            age=age_on(person.birth_date, today),
+            distance_m=_distance_from(near, person),
+            last_visit=last_visits.get(person.id),
+            schedule=schedules.get(person.id),
         )
-        for row in rows
+        for person in people
     ]
     return BeneficiaryPage(items=items, next_cursor=next_cursor)
+
+
+def _sort_key(statement: Select, near: tuple[float, float] | None, due: bool) -> tuple[str, tuple, tuple]:
+    """The order's name, its key columns (ending with the id, so keys are unique) and their cursor types."""
+    if near is not None:
+        home_missing = case((Beneficiary.home_latitude.is_(None) | Beneficiary.home_longitude.is_(None), 1), else_=0)
+        if due:
+            return (DUE_NEAR_ORDER,
+                    (home_missing, _proximity(*near), *urgency_key(statement.selected_columns), Beneficiary.id),
+                    (int, float, int, int, int))
+        return NEAR_ORDER, (home_missing, _proximity(*near), Beneficiary.id), (int, float, int)
+    if due:
+        return DUE_ORDER, (*urgency_key(statement.selected_columns), Beneficiary.id), (int, int, int)
+    return NAME_ORDER, (Beneficiary.name_initials, Beneficiary.name, Beneficiary.id), (str, str, int)
 
 
 def _distance_from(near: tuple[float, float] | None, beneficiary: Beneficiary) -> float | None:

@@ -18,6 +18,7 @@ Per active beneficiary:
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -43,11 +44,14 @@ COUNTING_KINDS = KINDS_WITH_BENEFICIARY
 
 
 def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
-                      intervals: dict[str, int] | None = None) -> Subquery:
-    """One row per active beneficiary (optionally of some stations) with their schedule as of a moment.
+                      intervals: dict[str, int] | None = None, *,
+                      beneficiary_ids: Collection[int] | None = None) -> Subquery:
+    """One row per active beneficiary (optionally of some stations, or only some people) with their schedule.
 
     Columns: beneficiary_id, station_id, interval_days, last_approved_at, next_due_day (a day number,
     see services.schedules.day_number), pending_visits. Two GROUP BY subqueries, no per-person work.
+    `beneficiary_ids` narrows the aggregation itself to those people (one page of a list), so a page
+    does not pay for the whole registry.
     """
     intervals = intervals if intervals is not None else category_intervals()
     by_category = (
@@ -68,6 +72,8 @@ def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
     if station_ids is not None:
         people = people.where(Beneficiary.station_id.in_(station_ids))
         visits = visits.where(Visit.beneficiary_id.in_(people))
+    if beneficiary_ids is not None:
+        visits = visits.where(Visit.beneficiary_id.in_(list(beneficiary_ids)))
     visits = visits.subquery("last_visit")
 
     category_days = func.coalesce(by_category.c.days, intervals[FALLBACK_CATEGORY])
@@ -87,6 +93,8 @@ def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
     )
     if station_ids is not None:
         statement = statement.where(Beneficiary.station_id.in_(station_ids))
+    if beneficiary_ids is not None:
+        statement = statement.where(Beneficiary.id.in_(list(beneficiary_ids)))
     return statement.subquery("schedule")
 
 
@@ -104,6 +112,20 @@ class DueStatus:
     @property
     def overdue(self) -> bool:
         return self.days_overdue > 0
+
+    @property
+    def pending_review(self) -> bool:
+        """Whether a counting visit to the person awaits review (it will count once approved)."""
+        return self.pending_visits > 0
+
+
+def urgency_key(schedule_columns) -> tuple:
+    """SQL sort key of the due lists: people with no visit awaiting review first, then the earliest next due day.
+
+    `schedule_columns` is anything with the schedule's `pending_visits` and `next_due_day` columns
+    (a schedule_subquery's `.c`, or the `selected_columns` of due_beneficiaries_query).
+    """
+    return case((schedule_columns.pending_visits > 0, 1), else_=0), schedule_columns.next_due_day
 
 
 def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0,
@@ -127,7 +149,7 @@ def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0
         .join(schedule, schedule.c.beneficiary_id == Beneficiary.id)
         .where(schedule.c.next_due_day <= today + within_days)
     )
-    urgency = [case((schedule.c.pending_visits > 0, 1), else_=0), schedule.c.next_due_day]
+    urgency = urgency_key(schedule.c)
     if near is not None:
         statement = statement.order_by(Beneficiary.home_latitude.is_(None), _squared_distance(near), *urgency)
     else:
@@ -152,6 +174,26 @@ def due_statuses(rows) -> list[DueStatus]:
                   pending_visits=pending_visits)
         for beneficiary, interval_days, last_approved_at, next_due_day, days_overdue, pending_visits in rows
     ]
+
+
+def due_statuses_of(beneficiaries: Sequence[Beneficiary], as_of: datetime) -> dict[int, DueStatus]:
+    """Where each of these active people stands against their schedule as of a moment, by id.
+
+    One query (plus the category intervals) however many people: for the items of a list page, which
+    show their schedule whether or not they are due. Closed people have no schedule and are left out.
+    """
+    if not beneficiaries:
+        return {}
+    by_id = {beneficiary.id: beneficiary for beneficiary in beneficiaries}
+    schedule = schedule_subquery(as_of, beneficiary_ids=list(by_id))
+    today = day_number(local_date(as_of))
+    rows = db.session.execute(
+        select(schedule.c.beneficiary_id, schedule.c.interval_days, schedule.c.last_approved_at,
+               schedule.c.next_due_day, (today - schedule.c.next_due_day).label("days_overdue"),
+               schedule.c.pending_visits)
+    )
+    statuses = due_statuses((by_id[beneficiary_id], *columns) for beneficiary_id, *columns in rows)
+    return {status.beneficiary.id: status for status in statuses}
 
 
 def most_overdue(user: User, as_of: datetime, limit: int = 10) -> list[DueStatus]:

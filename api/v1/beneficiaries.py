@@ -10,6 +10,7 @@ from api.v1.schemas import GpsSchema, PageQuerySchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
 from services.beneficiary_search import BeneficiaryHit, search_beneficiaries
+from services.coverage import DueStatus
 
 
 class LatLonField(fields.String):
@@ -31,12 +32,6 @@ class LatLonField(fields.String):
         return latitude, longitude
 
 
-def _refuse_due_filter(value: bool) -> None:
-    # The due-for-a-visit rule arrives with the schedules issue; answering with everyone would mislead the phone.
-    if value:
-        raise ValidationError("the due filter is not available yet; omit it or send due=0")
-
-
 class BeneficiaryQuerySchema(PageQuerySchema):
     """Query parameters of GET /beneficiaries; unknown parameters are ignored."""
 
@@ -47,8 +42,9 @@ class BeneficiaryQuerySchema(PageQuerySchema):
                    metadata={"description": "Part of the name, or the start of its pinyin initials (zxm)"})
     near = LatLonField(load_default=None, metadata={"description": "WGS-84 lat,lon: sort by distance from home",
                                                     "example": "21.665,110.928"})
-    due = fields.Bool(load_default=False, validate=_refuse_due_filter,
-                      metadata={"description": "Not available yet: due=1 is answered with 422"})
+    due = fields.Bool(load_default=False, metadata={
+        "description": "1: only the people due a visit — next due date today or earlier (Beijing calendar) — "
+                       "most urgent first, or nearest first with `near`"})
 
 
 class PlaceRefSchema(Schema):
@@ -68,6 +64,34 @@ class LastVisitSchema(Schema):
     kind = fields.Str()
     started_at = fields.DateTime()
     status = fields.Str()
+
+
+class VisitScheduleSchema(Schema):
+    """Where a person stands against their required visit frequency; only approved visits count."""
+
+    interval_days = fields.Int(metadata={"description": "Required interval: the strictest category, tightened by "
+                                                        "the risk tier"})
+    last_approved_visit_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Start of the latest approved home visit, case service or care call; null if none"})
+    next_due_on = fields.Date(metadata={
+        "description": "Local date the next visit is due: the last approved visit's date + interval, or the "
+                       "registration date when never visited"})
+    days_overdue = fields.Int(metadata={
+        "description": "Today minus next_due_on: positive when overdue, 0 when due today, negative when not yet due"})
+    pending_review = fields.Bool(metadata={
+        "description": "A visit awaits review; it resets the schedule only once approved"})
+
+
+def _schedule(status: DueStatus | None) -> dict | None:
+    if status is None:
+        return None
+    return {
+        "interval_days": status.interval_days,
+        "last_approved_visit_at": status.last_approved_at,
+        "next_due_on": status.next_due,
+        "days_overdue": status.days_overdue,
+        "pending_review": status.pending_review,
+    }
 
 
 def _labelled(code: str | None, vocabulary) -> dict | None:
@@ -94,6 +118,7 @@ class BeneficiaryItemSchema(Schema):
     id_number_masked = fields.Str()
     distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near"})
     last_visit = fields.Nested(LastVisitSchema, allow_none=True)
+    schedule = fields.Nested(VisitScheduleSchema, allow_none=True)
 
     @pre_dump
     def from_hit(self, hit: BeneficiaryHit, **kwargs) -> dict:
@@ -114,6 +139,7 @@ class BeneficiaryItemSchema(Schema):
             "id_number_masked": person.id_number_masked,
             "distance_m": hit.distance_m,
             "last_visit": hit.last_visit,
+            "schedule": _schedule(hit.schedule),
         }
 
 
@@ -128,12 +154,17 @@ def list_beneficiaries():
     ---
     get:
       tags: [beneficiaries]
-      summary: Beneficiaries of the caller's station(s), by name or pinyin initials, optionally nearest first
+      summary: Beneficiaries of the caller's station(s), by name or pinyin initials, nearest first, or those due a visit
       description: >
         A worker sees their station's people, a supervisor their stations', an admin everyone. Without `near`
         the order is by pinyin initials; with `near` by distance from the registered home, people without a
-        home location last. `due=1` is refused with 422 until visit schedules are available. ID numbers are
-        always masked. Pages are keyset-paginated: pass `next_cursor` back as `cursor`.
+        home location last. Every item carries its visit `schedule` (only approved visits count).
+        `due=1` lists only the people due a visit: next due date today or earlier in the Beijing calendar
+        (overdue or due today); most urgent first — people with a visit awaiting review after the others,
+        then the most overdue, then id — or, with `near`, nearest first with urgency breaking ties. People
+        due soon are not in the due list; their `schedule.next_due_on` is in the normal list. ID numbers are
+        always masked. Pages are keyset-paginated: pass `next_cursor` back as `cursor` with the same `near`
+        and `due`; a cursor of another order is refused (422 invalid_cursor).
       security: [{bearerAuth: []}]
       parameters: [{in: query, schema: BeneficiaryQuerySchema}]
       responses:
@@ -158,14 +189,20 @@ def list_beneficiaries():
                     phone: "13800000000"
                     id_number_masked: 440902********1234
                     distance_m: 182.4
-                    last_visit: {id: 901, kind: home_visit, started_at: "2025-05-02T09:30:00+00:00", status: approved}
+                    last_visit: {id: 901, kind: home_visit, started_at: "2025-05-02T09:30:00+00:00", status: submitted}
+                    schedule:
+                      interval_days: 30
+                      last_approved_visit_at: "2025-03-28T02:10:00+00:00"
+                      next_due_on: "2025-04-27"
+                      days_overdue: 8
+                      pending_review: true
                 next_cursor: eyJvcmRlciI6Im5lYXIiLCJrZXkiOlswLDAuMDAxLDE3XX0
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
     query = load_query(BeneficiaryQuerySchema())
-    page = search_beneficiaries(current_user(), q=query["q"], near=query["near"], limit=query["limit"],
-                                cursor=query["cursor"])
+    page = search_beneficiaries(current_user(), q=query["q"], near=query["near"], due=query["due"],
+                                limit=query["limit"], cursor=query["cursor"])
     return jsonify(BeneficiaryPageSchema().dump(page))
 
 
