@@ -15,9 +15,10 @@ import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 
 from openpyxl import load_workbook
 from sqlalchemy import or_, select
@@ -31,6 +32,9 @@ from services.storage import MissingObject, get_storage
 # How far down a title, a date line or a blank row may push the header.
 HEADER_SEARCH_ROWS = 10
 MAX_ROSTER_ROWS = 200_000
+# A 200,000-row roster unpacks to well under this; a zip bomb declares far more (and zipfile never
+# inflates a member past its declared size, so checking the declarations is enough).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 STAGED_PREFIX = "imports/roster/"
 STAGED_LIFETIME = timedelta(days=1)
 
@@ -216,6 +220,10 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
     sheet with a recognisable header is read, in openpyxl's read-only (streaming) mode.
     """
     try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            return [], [RowProblem(1, "", "too_large", "工作簿解压后过大，请拆分文件")], {}
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         return [], [RowProblem(1, "", "xlsx_format", "文件不是有效的 Excel（.xlsx）工作簿")], {}
@@ -232,19 +240,13 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
             if missing:
                 return [], [RowProblem(header.row, "", "header", "表头缺少列：" + "、".join(missing))], header.labels
             problems: list[RowProblem] = []
-            remaining = iter(top[header.row:])
-            sheet_rows = _sheet_rows(_chain(remaining, rows), header, problems)
+            sheet_rows = _sheet_rows(chain(top[header.row:], rows), header, problems)
             _resolve_stations(sheet_rows, header, problems)
             return [(row.line, row.values) for row in sheet_rows], problems, header.labels
     finally:
         workbook.close()
     expected = "、".join(FIELD_LABELS[field] for field in ("name", "id_number", "categories", "station"))
     return [], [RowProblem(1, "", "header", f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（应含 {expected} 等列）")], {}
-
-
-def _chain(first: Iterable[tuple], rest: Iterator[tuple]) -> Iterator[tuple]:
-    yield from first
-    yield from rest
 
 
 # The core's column each of the reader's own findings is about: where both speak of one cell, the reader's

@@ -8,6 +8,7 @@ from extensions import db
 from services.coverage import (
     due_beneficiaries_query,
     due_statuses,
+    due_statuses_of,
     most_overdue,
     registry_coverage,
     station_coverage,
@@ -103,3 +104,27 @@ def test_registry_coverage_counts_active_people_with_any_approved_visit(city):
     june = registry_coverage(city.admin, beijing(6, 1, 0), NOW)
     # June: p1, p2, p6, p7 (hardship assistance), p9 (named on an activity).
     assert (june.part, june.whole) == (5, 8)
+
+
+def test_due_statuses_of_gives_every_listed_persons_schedule_due_or_not(city):
+    people = [city.p1, city.p2, city.p3, city.p5, city.p8]
+    statuses = due_statuses_of(people, NOW)
+    # The closed p5 has no schedule.
+    assert set(statuses) == {city.p1.id, city.p2.id, city.p3.id, city.p8.id}
+    # p1 (tekun, 30): last approved 10 June, due 10 July — not due, so days_overdue is negative.
+    p1 = statuses[city.p1.id]
+    assert (p1.next_due, p1.days_overdue, p1.interval_days, p1.pending_review) == (date(2024, 7, 10), -20, 30, False)
+    assert p1.last_approved_at == beijing(6, 10)
+    # p8 (disabled, 91): 1 April + 91 = 1 July.
+    assert (statuses[city.p8.id].next_due, statuses[city.p8.id].days_overdue) == (date(2024, 7, 1), -11)
+    # The people who are due read the same as in the due list.
+    due = {s.beneficiary.id: s for s in _due(city.w_a)}
+    for person in (city.p2, city.p3):
+        assert statuses[person.id] == due[person.id]
+    assert statuses[city.p3.id].pending_review and not statuses[city.p2.id].pending_review
+
+
+def test_due_statuses_of_nobody_runs_no_query(app, count_queries):
+    with count_queries() as counter:
+        assert due_statuses_of([], NOW) == {}
+    assert counter.count == 0

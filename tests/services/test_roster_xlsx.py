@@ -1,6 +1,8 @@
 """Reading the bureau's XLSX roster: header variants, station names, numeric ID numbers, all-or-nothing imports."""
 
+import io
 import os
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import AuditEvent, Beneficiary, ServicePoint
+from services import roster_xlsx
 from services.beneficiaries import complete_id_number
 from services.errors import Forbidden, NotFound
 from services.roster_xlsx import (
@@ -254,4 +257,14 @@ def test_only_admins_import(station):
         check_roster_upload(raw, supervisor)
     with pytest.raises(Forbidden):
         import_roster(raw, actor=supervisor)
+    assert people_count() == 0
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_unread(station, monkeypatch):
+    raw = roster_xlsx_bytes([STANDARD_HEADER[:4], ["张三", ZHANG, "低保", "金塘镇"]])
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    monkeypatch.setattr(roster_xlsx, "MAX_UNPACKED_BYTES", unpacked - 1)
+
+    assert [problem.code for problem in import_roster(raw).errors] == ["too_large"]
     assert people_count() == 0
