@@ -1,8 +1,9 @@
 """The Flask-Admin site at /admin, built inside the app factory."""
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
 
 from admin.auth import create_auth_blueprint
 from admin.base import SecureMixin
@@ -14,11 +15,17 @@ from admin.review import add_review_views
 
 
 class SecureIndexView(SecureMixin, AdminIndexView):
-    """The admin index, closed to anyone not logged in as a supervisor or admin."""
+    """The admin index, closed to anyone not logged in: each role lands on its own home page.
+
+    A supervisor's work is the review queue; the bureau's admins start from the dashboard (which
+    supervisors also reach from the menu, scoped to their stations).
+    """
 
     @expose("/")
     def index(self):
-        return self.render("admin/index.html")
+        if current_user.role == "supervisor":
+            return redirect(url_for("review.index"))
+        return redirect(url_for("dashboard.index"))
 
 
 def init_admin(app: Flask) -> Admin:

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import get_locale, refresh
 
 SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
@@ -13,7 +13,7 @@ SESSION_KEY = "locale"
 
 def select_locale() -> str:
     """The locale chosen in this session, else the configured default (zh_Hans_CN)."""
-    chosen = session.get(SESSION_KEY)
+    chosen = session.get(SESSION_KEY) if has_request_context() else None
     if chosen in SUPPORTED_LOCALES:
         return chosen
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import globals as flask_globals
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -85,8 +87,29 @@ def _empty_all_tables() -> None:
                 conn.execute(table.delete())
 
 
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose every request gets a fresh `g`, as a real server's would.
+
+    The `app` fixture keeps one app context open for the whole test (so factories and requests share
+    the database session); Flask reuses that context for requests, which would let Flask-Login,
+    Flask-WTF and Flask-Babel carry per-request caches in `g` from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        app_context = flask_globals._cv_app.get(None)
+        if app_context is None:
+            return super().open(*args, **kwargs)
+        outer_globals = app_context.g
+        app_context.g = self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            app_context.g = outer_globals
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshGlobalsClient
     return app.test_client()
 
 

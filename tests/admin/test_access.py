@@ -44,7 +44,7 @@ def test_every_admin_url_sends_anonymous_visitors_to_login(app, client):
 def test_login_with_the_right_password_opens_the_index(client, login_as):
     supervisor = make_supervisor()
     assert login_as(supervisor).headers["Location"].endswith("/admin/")
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/review/").status_code == 200
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login")) is not None
 
 
@@ -92,9 +92,9 @@ def test_logout_needs_a_csrf_token(client, login_as, csrf_from):
     supervisor = make_supervisor()
     login_as(supervisor)
     assert client.post("/admin/logout").status_code == 400
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/review/").status_code == 200
 
-    response = client.post("/admin/logout", data={"csrf_token": csrf_from("/admin/")})
+    response = client.post("/admin/logout", data={"csrf_token": csrf_from("/admin/review/")})
     assert redirects_to_login(response)
     assert redirects_to_login(client.get("/admin/"))
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "logout",
@@ -104,7 +104,7 @@ def test_logout_needs_a_csrf_token(client, login_as, csrf_from):
 def test_logout_by_get_is_not_allowed(client, login_as):
     login_as(make_supervisor())
     assert client.get("/admin/logout").status_code == 405
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/review/").status_code == 200
 
 
 def test_create_without_csrf_token_changes_nothing(client, login_as):
@@ -145,7 +145,7 @@ def test_idle_session_is_logged_out(client, login_as):
     idle_limit = int(current_app.config["ADMIN_IDLE_TIMEOUT"].total_seconds())
     with client.session_transaction() as session:
         session["admin_last_seen"] -= idle_limit - 60
-    assert client.get("/admin/").status_code == 200  # a request inside the limit keeps the session alive
+    assert client.get("/admin/review/").status_code == 200  # a request inside the limit keeps the session alive
 
     with client.session_transaction() as session:
         session["admin_last_seen"] -= idle_limit + 1
@@ -156,7 +156,7 @@ def test_idle_session_is_logged_out(client, login_as):
 def test_deactivated_users_session_stops_at_the_next_request(client, login_as):
     supervisor = make_supervisor()
     login_as(supervisor)
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/review/").status_code == 200
     deactivate_user(supervisor, actor=make_admin())
     assert redirects_to_login(client.get("/admin/"))
 

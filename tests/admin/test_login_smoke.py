@@ -1,6 +1,6 @@
 """The admin is closed to anonymous visitors and opens to a supervisor who logs in."""
 
-from tests.factories import make_supervisor, make_worker
+from tests.factories import make_admin, make_supervisor, make_worker
 
 
 def test_index_redirects_anonymous_visitors_to_login(client):
@@ -9,11 +9,20 @@ def test_index_redirects_anonymous_visitors_to_login(client):
     assert "/admin/login" in response.headers["Location"]
 
 
-def test_supervisor_logs_in_and_sees_the_index(client, login_as):
+def test_supervisor_lands_on_the_review_queue(client, login_as):
     supervisor = make_supervisor()
     response = login_as(supervisor)
     assert response.status_code == 302
-    assert client.get("/admin/").status_code == 200
+    home = client.get("/admin/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/admin/review/")
+    assert client.get("/admin/review/").status_code == 200
+
+
+def test_admin_lands_on_the_dashboard(client, login_as):
+    login_as(make_admin())
+    home = client.get("/admin/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/admin/dashboard/")
+    assert client.get("/admin/dashboard/").status_code == 200
 
 
 def test_worker_is_told_to_use_the_phone(client, login_as):
