@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
-from api.v1.schemas import UserSchema
+from api.v1.schemas import TokenSchema
 from api.v1.security import current_token, token_required
 from services.accounts import authenticate, issue_token, revoke_token
 
@@ -12,12 +12,6 @@ from services.accounts import authenticate, issue_token, revoke_token
 class LoginSchema(Schema):
     username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
-
-
-class TokenSchema(Schema):
-    token = fields.Str(required=True)
-    expires_at = fields.DateTime(required=True)
-    user = fields.Nested(UserSchema, required=True)
 
 
 def login():
@@ -36,22 +30,7 @@ def login():
             schema: LoginSchema
             example: {username: liming, password: correct-horse-42}
       responses:
-        200:
-          description: Logged in
-          content:
-            application/json:
-              schema: TokenSchema
-              example:
-                token: 7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk
-                expires_at: "2025-06-30T08:00:00+00:00"
-                user:
-                  id: 5
-                  username: liming
-                  display_name: 李敏
-                  phone: null
-                  role: worker
-                  station: {id: 3, code: "440902001", name: 石鼓镇社工站}
-                  supervised_stations: []
+        200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}

@@ -14,7 +14,7 @@ from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.routing import Rule
 
-from api.v1.schemas import ErrorSchema
+from api.v1.schemas import ErrorSchema, TokenSchema
 
 BLUEPRINT_NAME = "api_v1"
 EXTENSION_KEY = "zoufang_openapi"
@@ -55,6 +55,18 @@ _ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["Must be grea
 _ERROR_HEADERS = {
     "MethodNotAllowed": {"Allow": {"description": "The methods the path accepts", "schema": {"type": "string"}}},
     "TooManyRequests": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+# The answer of every way to log in (password, WeChat, WeChat bind).
+LOGGED_IN_RESPONSE = {
+    "description": "Logged in: the token is shown once; send it as `Authorization: Bearer <token>`",
+    "content": {"application/json": {"schema": TokenSchema, "example": {
+        "token": "7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk",
+        "expires_at": "2025-06-30T08:00:00+00:00",
+        "user": {"id": 5, "username": "liming", "display_name": "李敏", "phone": None, "role": "worker",
+                 "station": {"id": 3, "code": "440902001", "name": "石鼓镇社工站"}, "supervised_stations": []},
+    }}},
 }
 
 
@@ -118,6 +130,7 @@ def build_openapi_document(app: Flask) -> dict:
     spec.components.schema("Error", schema=ErrorSchema)
     for name in ERROR_RESPONSES:
         spec.components.response(name, _error_response(name))
+    spec.components.response("LoggedIn", LOGGED_IN_RESPONSE)
 
     operation_ids: set[str] = set()
     for rule in api_rules(app):

@@ -24,6 +24,14 @@ class UserSchema(Schema):
     supervised_stations = fields.List(fields.Nested(StationRefSchema))
 
 
+class TokenSchema(Schema):
+    """The answer of a login: a bearer token, when it expires, and who it is for."""
+
+    token = fields.Str(required=True)
+    expires_at = fields.DateTime(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
 def dump_user(user: User) -> dict:
     """Serialise a user for the API."""
     return UserSchema().dump(user)

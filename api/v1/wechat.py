@@ -4,8 +4,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
-from api.v1.auth import TokenSchema
-from api.v1.schemas import ErrorBodySchema
+from api.v1.schemas import ErrorBodySchema, TokenSchema
 from services.wechat import IssuedLogin, WechatUnbound, bind_wechat, login_with_wechat
 
 
@@ -52,22 +51,7 @@ def wechat_login():
             schema: WechatLoginSchema
             example: {code: 081Kq4Ga1rVd3J0eSaGa1Kz5ym1Kq4Gx}
       responses:
-        200:
-          description: Logged in
-          content:
-            application/json:
-              schema: TokenSchema
-              example:
-                token: 7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk
-                expires_at: "2025-06-30T08:00:00+00:00"
-                user:
-                  id: 5
-                  username: liming
-                  display_name: 李敏
-                  phone: null
-                  role: worker
-                  station: {id: 3, code: "440902001", name: 石鼓镇社工站}
-                  supervised_stations: []
+        200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         403:
@@ -111,22 +95,7 @@ def wechat_bind():
             schema: WechatBindSchema
             example: {ticket: eyJvcGVuaWQiOiJvVV9hYmMifQ.Zk1a2w.3kq0, username: liming, password: correct-horse-42}
       responses:
-        200:
-          description: Bound and logged in
-          content:
-            application/json:
-              schema: TokenSchema
-              example:
-                token: 7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk
-                expires_at: "2025-06-30T08:00:00+00:00"
-                user:
-                  id: 5
-                  username: liming
-                  display_name: 李敏
-                  phone: null
-                  role: worker
-                  station: {id: 3, code: "440902001", name: 石鼓镇社工站}
-                  supervised_stations: []
+        200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         409: {$ref: '#/components/responses/Conflict'}
