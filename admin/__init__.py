@@ -33,7 +33,7 @@ def init_admin(app: Flask) -> Admin:
     app.register_blueprint(create_auth_blueprint())
     app.jinja_env.globals["html_lang"] = html_lang
     admin = Admin(app, name="走访 Zoufang", index_view=SecureIndexView(url="/admin"),
-                  theme=Bootstrap4Theme(base_template="admin/zoufang_base.html"))
+                  theme=Bootstrap4Theme(base_template="admin/zoufang_base.html", fluid=True))
     add_review_views(admin)
     add_report_views(admin)
     add_management_views(admin)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_admin import Admin, expose
+from flask_babel import gettext, lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
 from admin.base import ADMIN_ROLES, SecureView
-from admin.i18n import enum_label
+from admin.i18n import enum_label, list_separator
 from admin.review import QueueQuerySchema
 from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
 from services.errors import Forbidden, NotFound, ServiceError
@@ -28,8 +29,7 @@ from services.exports import (
 from services.review import QueueFilters, queue_filter_choices
 from services.roster_xlsx import check_roster_upload, commit_roster_upload
 
-CHOOSE_A_FILE = "请选择名册文件（.xlsx 或 .csv）"
-FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON（地图）"}
+FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": lazy_gettext("GeoJSON (map)")}
 
 
 class CsrfForm(FlaskForm):
@@ -78,12 +78,14 @@ class RosterUploadSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    file = fields.Raw(required=True, error_messages={"required": CHOOSE_A_FILE})
+    file = fields.Raw(load_default=None)
 
-    @validates("file")
-    def is_a_chosen_file(self, value, **kwargs):
+    @validates_schema
+    def a_file_is_chosen(self, data, **kwargs):
+        # A schema-level check (not `required`) so the message is translated when it is raised, not at import.
+        value = data.get("file")
         if not isinstance(value, FileStorage) or not value.filename:
-            raise ValidationError(CHOOSE_A_FILE)
+            raise ValidationError(gettext("Choose a roster file (.xlsx or .csv)"), field_name="file")
 
 
 class RosterCommitSchema(Schema):
@@ -103,7 +105,9 @@ def _download(export) -> Response:
 
 
 def _messages(error: ValidationError) -> str:
-    return "；".join(f"{field}：{'、'.join(map(str, messages))}" for field, messages in sorted(error.messages.items()))
+    return pgettext("clauses", "; ").join(
+        gettext("%(field)s: %(messages)s", field=field, messages=list_separator().join(map(str, messages)))
+        for field, messages in sorted(error.messages.items()))
 
 
 class ExportsView(SecureView):
@@ -132,7 +136,7 @@ class ExportsView(SecureView):
         try:
             filters, export_format = VisitExportSchema().load(request.form)
         except ValidationError as error:
-            flash(f"筛选条件无效：{_messages(error)}", "error")
+            flash(gettext("Invalid filters: %(fields)s", fields=_messages(error)), "error")
             return self._page(400)
         return _download(export_visits(current_user, filters, export_format))
 
@@ -144,7 +148,7 @@ class ExportsView(SecureView):
             export = export_beneficiaries(current_user, filters, export_format, full_id_numbers=full_id_numbers,
                                           reason=reason)
         except ValidationError as error:
-            flash(f"导出条件无效：{_messages(error)}", "error")
+            flash(gettext("Invalid export conditions: %(fields)s", fields=_messages(error)), "error")
             return self._page(400)
         except Forbidden as error:
             flash(error.message, "error")
@@ -188,22 +192,24 @@ class RosterImportView(SecureView):
             token = RosterCommitSchema().load(request.form)["token"]
             report = commit_roster_upload(token, current_user)
         except (ValidationError, NotFound):
-            flash("待导入的文件不存在或已过期，请重新上传", "error")
+            flash(gettext("The file to import is gone or has expired; please upload it again."), "error")
             return redirect(url_for(".index"))
         except ServiceError as error:
             flash(error.message, "error")
             return redirect(url_for(".index"))
         if not report.ok:
             return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None), 422
-        flash(f"已导入：新增 {report.created} 人，更新 {report.updated} 人，未变 {report.unchanged} 人", "success")
+        flash(gettext("Imported: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                      created=report.created, updated=report.updated, unchanged=report.unchanged), "success")
         return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None,
                            committed=True)
 
 
 def add_export_views(admin: Admin) -> None:
     """Register the exports page and the roster import page on this app's Admin."""
-    admin.add_view(ExportsView(name="导出", endpoint="exports", url="/admin/exports"))
-    admin.add_view(RosterImportView(name="导入名册", endpoint="roster_import", url="/admin/roster-import"))
+    admin.add_view(ExportsView(name=lazy_gettext("Exports"), endpoint="exports", url="/admin/exports"))
+    admin.add_view(RosterImportView(name=lazy_gettext("Import roster"), endpoint="roster_import",
+                                    url="/admin/roster-import"))
 
 
 __all__ = ["add_export_views"]

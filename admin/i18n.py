@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 from flask import current_app, has_request_context, session
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, pgettext, refresh
 
 SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
 # Each language is named in itself, so whoever cannot read the current one still finds theirs.
@@ -45,6 +45,11 @@ def enum_choices(vocabulary: Mapping) -> list[tuple[str, str]]:
     """(code, label) pairs of a vocabulary in the current language, for select fields and filters."""
     language = _label_language()
     return [(code, entry[language]) for code, entry in vocabulary.items()]
+
+
+def list_separator() -> str:
+    """What joins the items of a list in running text: 、 in Chinese, a comma in English."""
+    return pgettext("enumeration", ", ")
 
 
 def html_lang() -> str:

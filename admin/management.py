@@ -10,7 +10,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
 from flask_admin.model.template import EndpointLinkRowAction
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, lazy_pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -366,7 +366,8 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         FilterEqual(Beneficiary.risk_tier, lazy_gettext("Risk tier"), options=lambda: enum_choices(RISK_TIERS)),
     )
     column_labels = {
-        "name": lazy_gettext("Name"), "id_number": lazy_gettext("ID number"), "gender": lazy_gettext("Gender"),
+        "name": lazy_pgettext("person", "Name"), "name_initials": lazy_gettext("Pinyin initials"),
+        "id_number": lazy_gettext("ID number"), "gender": lazy_gettext("Gender"),
         "birth_date": lazy_gettext("Date of birth"), "categories": lazy_gettext("Categories"),
         "risk_tier": lazy_gettext("Risk tier"), "station": lazy_gettext("Station"),
         "service_point": lazy_gettext("Service point"), "status": lazy_gettext("Status"),
@@ -458,8 +459,10 @@ class AuditEventView(AdminOnlyModelView):
                      "details": lazy_gettext("Details")}
     column_formatters = {
         "action": _label_formatter(AUDIT_ACTIONS),
-        "details": lambda _v, _c, event, _n: Markup("<br>").join(
-            escape(f"{key}: {value}") for key, value in sorted((event.details or {}).items())),
+        # Empty values (a review without a comment) say nothing and would only make every row taller.
+        "details": lambda _v, _c, event, _n: Markup('<small class="text-monospace">{}</small>').format(
+            Markup("<br>").join(escape(f"{key}: {value}") for key, value in sorted((event.details or {}).items())
+                                if value is not None)),
     }
 
     def get_query(self):

@@ -10,12 +10,13 @@ from datetime import timedelta
 
 from flask import Response, flash, request
 from flask_admin import Admin, expose
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from wtforms import validators
 
 from admin.base import AdminOnlyModelView, SecureView
-from admin.i18n import enum_label
+from admin.i18n import enum_label, list_separator
 from extensions import db
 from models import CategorySchedule, utcnow
 from models.enums import BENEFICIARY_CATEGORIES
@@ -33,6 +34,28 @@ from services.schedules import (
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"xlsx": XLSX_MIME, "csv": "text/csv; charset=utf-8"}
+# The dashboard's periods (services.dashboard.PERIODS keys) as the page names them.
+PERIOD_LABELS = {"today": lazy_gettext("Today"), "week": lazy_gettext("This week"), "month": lazy_gettext("This month")}
+# The report table's headers per figure (services.reports.FIGURE_COLUMNS names). The XLSX and CSV downloads keep
+# the service's Chinese headers: they are filed with the bureau, whose forms are in Chinese whatever the page shows.
+FIGURE_LABELS = {
+    "approved_visits": lazy_gettext("Approved visit records"),
+    "home_visit_person_times": lazy_gettext("Home visits (person-times)"),
+    "case_services": lazy_gettext("Case services"),
+    "community_activities": lazy_gettext("Community activities (sessions)"),
+    "policy_outreach": lazy_gettext("Policy outreach (times)"),
+    "hardship_assistance": lazy_gettext("Hardship assistance (times)"),
+    "care_calls": lazy_gettext("Phone/video check-ins (times)"),
+    "disaster_relief_hours": lazy_gettext("Flood and disaster relief (hours)"),
+    "epidemic_response_hours": lazy_gettext("Epidemic response (hours)"),
+    "people_served": lazy_gettext("Beneficiaries served (people)"),
+    "registered": lazy_gettext("Registered beneficiaries (people)"),
+    "registered_served": lazy_gettext("Of whom served (people)"),
+    "registry_coverage": lazy_gettext("Beneficiary coverage"),
+    "villages": lazy_gettext("Villages/communities"),
+    "villages_with_point": lazy_gettext("Villages/communities with a service point"),
+    "village_coverage": lazy_gettext("Service point coverage"),
+}
 
 
 def local_time(moment) -> str:
@@ -46,15 +69,26 @@ def percent(value: float | None) -> str:
 
 
 def duration_text(age: timedelta | None) -> str:
-    """An age for people: 3 天 4 小时, 25 分钟."""
+    """An age for people: 3 天 4 小时, 25 分钟 (3 d 4 h, 25 min in English)."""
     if age is None:
         return "—"
     hours = int(age.total_seconds() // 3600)
     if hours >= 24:
-        return f"{hours // 24} 天 {hours % 24} 小时"
+        return gettext("%(days)d d %(hours)d h", days=hours // 24, hours=hours % 24)
     if hours:
-        return f"{hours} 小时"
-    return f"{int(age.total_seconds() // 60)} 分钟"
+        return gettext("%(hours)d h", hours=hours)
+    return gettext("%(minutes)d min", minutes=int(age.total_seconds() // 60))
+
+
+def period_label(period) -> str:
+    """The name of a dashboard period (today, this week, this month) in the current language."""
+    return str(PERIOD_LABELS.get(period.key, period.label))
+
+
+def report_columns() -> list[tuple[str, str, str]]:
+    """(name, header, number format) of the report table's figures, headers in the current language."""
+    return [(name, str(FIGURE_LABELS.get(name, header)), number_format)
+            for name, header, number_format in FIGURE_COLUMNS]
 
 
 class ReportQuerySchema(Schema):
@@ -75,7 +109,7 @@ class ReportQuerySchema(Schema):
     @validates_schema
     def end_not_before_start(self, data, **kwargs):
         if data["end"] < data["start"]:
-            raise ValidationError("结束日期不能早于开始日期", field_name="end")
+            raise ValidationError(gettext("The end date may not be before the start date."), field_name="end")
 
 
 class DashboardView(SecureView):
@@ -86,7 +120,8 @@ class DashboardView(SecureView):
         dashboard = build_dashboard(current_user._get_current_object())
         return self.render("admin/reports/dashboard.html", dashboard=dashboard, percent=percent,
                            duration_text=duration_text, local_date=local_date, local_time=local_time,
-                           categories=lambda beneficiary: "、".join(
+                           period_label=period_label,
+                           categories=lambda beneficiary: list_separator().join(
                                enum_label(BENEFICIARY_CATEGORIES, code) for code in beneficiary.categories))
 
 
@@ -112,7 +147,7 @@ class ReportView(SecureView):
 
     def _form(self, arguments: dict, scopes, report=None, errors=None):
         return self.render("admin/reports/report.html", arguments=arguments, scopes=scopes, report=report,
-                           errors=errors or {}, columns=FIGURE_COLUMNS, percent=percent)
+                           errors=errors or {}, columns=report_columns(), percent=percent)
 
     @staticmethod
     def _download(report, file_format: str) -> Response:
@@ -124,16 +159,17 @@ class ReportView(SecureView):
 
 
 class CategoryScheduleView(AdminOnlyModelView):
-    """走访周期: the required visit interval of each category, edited by admins (changes are audited)."""
+    """Visit intervals (走访周期): the required interval of each category, edited by admins (changes are audited)."""
 
     can_create = False
     column_list = ("category", "interval_days", "updated_at")
-    column_labels = {"category": "服务对象类别", "interval_days": "走访周期（天）", "updated_at": "修改时间"}
+    column_labels = {"category": lazy_gettext("Beneficiary category"),
+                     "interval_days": lazy_gettext("Visit interval (days)"), "updated_at": lazy_gettext("Modified")}
     column_formatters = {"category": lambda view, context, model, name: enum_label(BENEFICIARY_CATEGORIES,
                                                                                     model.category)}
     column_default_sort = "id"
     form_columns = ("interval_days",)
-    form_args = {"interval_days": {"label": "走访周期（天）",
+    form_args = {"interval_days": {"label": lazy_gettext("Visit interval (days)"),
                                    "validators": [validators.InputRequired(),
                                                   validators.NumberRange(MIN_INTERVAL_DAYS, MAX_INTERVAL_DAYS)]}}
 
@@ -155,7 +191,7 @@ class CategoryScheduleView(AdminOnlyModelView):
 
 def add_report_views(admin: Admin) -> None:
     """Register the dashboard, the report page and the schedule editor on this app's Admin."""
-    admin.add_view(DashboardView(name="统计看板", endpoint="dashboard", url="/admin/dashboard"))
-    admin.add_view(ReportView(name="统计报表", endpoint="reports", url="/admin/reports"))
-    admin.add_view(CategoryScheduleView(CategorySchedule, db, name="走访周期", endpoint="schedules",
-                                        url="/admin/schedules"))
+    admin.add_view(DashboardView(name=lazy_gettext("Dashboard"), endpoint="dashboard", url="/admin/dashboard"))
+    admin.add_view(ReportView(name=lazy_gettext("Reports"), endpoint="reports", url="/admin/reports"))
+    admin.add_view(CategoryScheduleView(CategorySchedule, db, name=lazy_gettext("Visit intervals"),
+                                        endpoint="schedules", url="/admin/schedules"))

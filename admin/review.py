@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
 from flask_admin.actions import ActionsMixin, action
+from flask_babel import gettext, lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -19,7 +20,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from wtforms import HiddenField
 
 from admin.base import SecureView
-from admin.i18n import enum_label
+from admin.i18n import enum_label, list_separator
 from models.enums import (
     BENEFICIARY_CATEGORIES,
     COORD_TYPES,
@@ -42,7 +43,22 @@ QUEUE_PAGE_SIZE = 50
 MAX_COMMENT_LENGTH = 2000
 # Bootstrap badge colour per warning severity (3 is the most serious).
 SEVERITY_BADGES = {3: "badge-danger", 2: "badge-warning", 1: "badge-info"}
-REVIEW_ACTION_DONE = {"approve": "已通过", "reject": "已标记为未通过", "return": "已退回补充", "reopen": "已重新打开"}
+REVIEW_ACTION_DONE = {
+    "approve": lazy_gettext("Visit record #%(id)d approved"),
+    "reject": lazy_gettext("Visit record #%(id)d marked as rejected"),
+    "return": lazy_gettext("Visit record #%(id)d returned for more information"),
+    "reopen": lazy_gettext("Visit record #%(id)d reopened"),
+}
+# Why a bulk approval left a visit alone (services.review.BulkReport.skipped's keys), as the reviewer reads it.
+SKIP_REASON_LABELS = {
+    "has_warnings": lazy_gettext("has warnings"),
+    "not_submitted": lazy_gettext("not pending review"),
+    "own_visit": lazy_gettext("a visit you took part in"),
+    "not_found": lazy_gettext("not found or outside your stations"),
+    "changed_meanwhile": lazy_gettext("already handled by someone else"),
+}
+# The record page's map legend, per services.review.MapPoint kind.
+MAP_POINT_LABELS = {"checkin": lazy_gettext("Check-in location"), "home": lazy_gettext("Registered address")}
 
 
 def _drop_blank_values(data):
@@ -111,12 +127,35 @@ def local_time(value) -> str:
 
 
 def distance_text(metres: float | None) -> str:
-    """A distance for people: 85 米, 1.2 公里."""
+    """A distance for people: 85 米, 1.2 公里 (85 m, 1.2 km in English)."""
     if metres is None:
         return "—"
     if metres < 1000:
-        return f"{metres:.0f} 米"
-    return f"{metres / 1000:.1f} 公里"
+        return gettext("%(metres).0f m", metres=metres)
+    return gettext("%(kilometres).1f km", kilometres=metres / 1000)
+
+
+def bulk_summary(report) -> str:
+    """One line for the reviewer, e.g. 已通过 47 条，跳过 3 条（有预警 3 条）."""
+    if not report.skipped:
+        return gettext("%(approved)d approved", approved=len(report.approved))
+    reasons = pgettext("clauses", ", ").join(
+        gettext("%(reason)s: %(count)d", reason=SKIP_REASON_LABELS.get(reason, reason), count=count)
+        for reason, count in sorted(report.skipped.items()))
+    return gettext("%(approved)d approved, %(skipped)d skipped (%(reasons)s)", approved=len(report.approved),
+                   skipped=report.skipped_total, reasons=reasons)
+
+
+def map_point_labels(record) -> list[str]:
+    """The legend of each map point in the current language (photos keep their number on the page)."""
+    photo_numbers = iter(number for number, photo in enumerate(record.visit.photos, start=1) if photo.gps is not None)
+    labels = []
+    for point in record.map_points:
+        if point.kind == "photo":
+            labels.append(gettext("Photo %(number)d", number=next(photo_numbers, 0)))
+        else:
+            labels.append(str(MAP_POINT_LABELS.get(point.kind, point.label)))
+    return labels
 
 
 def warning_badge(warning) -> Markup:
@@ -137,6 +176,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
     def render(self, template: str, **kwargs):
         kwargs.update(
             label=enum_label, local_time=local_time, distance_text=distance_text, warning_badge=warning_badge,
+            list_separator=list_separator,
             vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
                    "services": SERVICES, "domains": DOMAINS, "needs": NEEDS, "areas": FINDING_AREAS,
                    "finding_values": FINDING_VALUES, "review_actions": REVIEW_ACTIONS,
@@ -158,7 +198,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
         try:
             filters, page = QueueQuerySchema().load(request.args)
         except ValidationError as error:
-            flash(f"筛选条件无效：{', '.join(sorted(error.messages))}", "error")
+            flash(gettext("Invalid filters: %(fields)s", fields=", ".join(sorted(error.messages))), "error")
             filters, page, status = QueueFilters(), 1, 400
         queue = review_queue_page(current_user, filters, page, QUEUE_PAGE_SIZE)
         actions, confirmations = self.get_actions_list()
@@ -177,18 +217,19 @@ class ReviewQueueView(SecureView, ActionsMixin):
         """Run a list action (bulk approve) on the ticked rows."""
         return self.handle_action(return_view="index")
 
-    @action("bulk_approve", "批量通过", "只通过没有预警的待审核记录，确定吗？")
+    @action("bulk_approve", lazy_gettext("Approve selected"),
+            lazy_gettext("Only pending records without warnings are approved. Continue?"))
     def action_bulk_approve(self, ids):
         try:
             visit_ids = BulkApproveSchema().load({"visit_ids": ids})["visit_ids"]
             report = bulk_approve(current_user, visit_ids)
         except ValidationError:
-            flash("所选记录无效", "error")
+            flash(gettext("The selected records are not valid."), "error")
             return None
         except ServiceError as error:
             flash(error.message, "error")
             return None
-        flash(report.summary(), "success" if report.approved else "warning")
+        flash(bulk_summary(report), "success" if report.approved else "warning")
         return None
 
     @expose("/visit/<int:visit_id>")
@@ -208,7 +249,8 @@ class ReviewQueueView(SecureView, ActionsMixin):
             "tileUrl": config["MAP_TILE_URL"],
             "subdomains": config["MAP_TILE_SUBDOMAINS"],
             "attribution": config["MAP_TILE_ATTRIBUTION"],
-            "points": [point.as_dict() for point in record.map_points],
+            "points": [{**point.as_dict(), "label": label}
+                       for point, label in zip(record.map_points, map_point_labels(record), strict=True)],
         }
 
     @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))
@@ -218,13 +260,14 @@ class ReviewQueueView(SecureView, ActionsMixin):
             comment = ReviewActionSchema().load(request.form)["comment"]
             review_visit(current_user, visit_id, review_action, comment)
         except ValidationError:
-            flash(f"意见不能超过 {MAX_COMMENT_LENGTH} 字", "error")
+            flash(gettext("A comment may not be longer than %(count)d characters.", count=MAX_COMMENT_LENGTH),
+                  "error")
         except NotFound:
             abort(404)
         except ServiceError as error:
             flash(error.message, "error")
         else:
-            flash(f"走访记录 #{visit_id} {REVIEW_ACTION_DONE[review_action]}", "success")
+            flash(str(REVIEW_ACTION_DONE[review_action]) % {"id": visit_id}, "success")
             return redirect(url_for(".index"))
         return redirect(url_for(".record", visit_id=visit_id))
 
@@ -239,5 +282,5 @@ class ReviewQueueView(SecureView, ActionsMixin):
 
 def add_review_views(admin: Admin) -> None:
     """Register the review views on this app's Admin."""
-    admin.add_view(ReviewQueueView(name="审核队列", endpoint="review", url="/admin/review",
+    admin.add_view(ReviewQueueView(name=lazy_gettext("Review queue"), endpoint="review", url="/admin/review",
                                    static_folder=str(STATIC_DIR), static_url_path="/static"))

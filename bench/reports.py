@@ -2,7 +2,9 @@
 
     DATABASE_URL=sqlite:////tmp/bench.db .venv/bin/python -m bench.reports --runs 5
 
-Prints the median wall time of each over the runs (after one warm-up run), and the figures' sizes.
+Prints the median wall time of each over the runs (after one warm-up run), and each as a ratio to a
+baseline measured in the same run: one aggregate over every row of the visits table (a full scan that
+counts visits and sums their people), the least any report over all visits must cost on this machine.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         today = local_date(utcnow())
         month_start, year_ago = today.replace(day=1), today - timedelta(days=364)
         tasks = {
+            "baseline: one full scan of visits": lambda: db.session.execute(
+                select(func.count(Visit.id), func.sum(Visit.people_count), func.max(Visit.received_at))).one(),
             "dashboard (admin, all stations)": lambda: build_dashboard(admin),
             "dashboard (supervisor)": lambda: build_dashboard(supervisor),
             "city report, this month": lambda: build_report(admin, month_start, today, city.code),
@@ -63,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             "due list of one worker": lambda: db.session.execute(due_beneficiaries_query(worker, utcnow())).all(),
         }
         print(f"{db.engine.dialect.name}, {visits:,} visits, median of {arguments.runs} runs")
+        baseline = None
         for name, task in tasks.items():
-            print(f"  {name:<36} {median_seconds(task, arguments.runs) * 1000:8.0f} ms")
+            seconds = median_seconds(task, arguments.runs)
+            baseline = baseline or seconds
+            print(f"  {name:<36} {seconds * 1000:8.0f} ms  {seconds / baseline:6.1f}x baseline")
     return 0
 
 

@@ -15,12 +15,15 @@ from services.demo import seed_demo
 @click.option("--logins-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where the logins are written (default: instance/demo_logins.txt).")
 def seed_demo_command(if_empty, logins_file):
-    """Fill an empty database with a realistic demo county in Maoming (茂南区) and print its logins."""
+    """Fill an empty database with a realistic demo county in Maoming (茂南区), with three months of visits,
+    and print its logins."""
     logins_file = logins_file or Path(current_app.instance_path) / "demo_logins.txt"
     with refusals_as_click_errors():
         result = seed_demo(logins_file, if_empty=if_empty)
     if result.seeded:
-        click.echo(f"demo seeded ({len(result.logins)} accounts); logins, also in {logins_file}:")
+        visits = result.visits
+        click.echo(f"demo seeded ({len(result.logins)} accounts, {visits.total} visits of which "
+                   f"{visits.by_status.get('submitted', 0)} await review); logins, also in {logins_file}:")
     elif result.logins:
         click.echo(f"database not empty, nothing seeded; demo logins from {logins_file}:")
     else:

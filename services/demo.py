@@ -1,5 +1,6 @@
 """A realistic demo county: 茂南区 of Maoming, Guangdong, with three township stations, their villages,
-accounts for every role and about sixty people in the registry.
+accounts for every role, about sixty people in the registry and three months of their visits
+(services.demo_visits): reviewed history, a queue still to review, people overdue.
 
 Everything goes through the same services an admin uses (add_station, create_user, the roster import),
 so the demo is also a smoke test of them. The people are made up but plausible (names common in western
@@ -21,9 +22,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from extensions import db
-from models import Region, Station, User
+from models import Region, Station, User, utcnow
 from services.accounts import create_user
 from services.beneficiaries import complete_id_number, import_beneficiaries
+from services.demo_visits import HistorySummary, write_visit_history
 from services.errors import Conflict
 from services.stations import add_station, ensure_service_point
 
@@ -95,9 +97,10 @@ GIVEN_NAMES = {
     ("child", "female"): ("诗琪", "欣怡", "梓涵", "雨桐", "嘉怡", "晓彤", "可欣", "紫琳"),
 }
 BIRTH_YEARS = {"elderly": (1936, 1958), "adult": (1962, 1995), "child": (2009, 2019)}
-# (categories, age group, possible risk tiers): the mix a township's registry typically holds.
+# (categories, age group, possible risk tiers, a repeated tier being likelier): the mix a township's registry
+# typically holds, with few people at weekly (high) risk.
 PROFILES = (
-    ("tekun;elderly_alone", "elderly", ("high", "key")),
+    ("tekun;elderly_alone", "elderly", ("high", "key", "key")),
     ("dibao;left_behind_elderly", "elderly", ("key", "general")),
     ("elderly_alone", "elderly", ("key", "general")),
     ("tekun", "elderly", ("key",)),
@@ -106,8 +109,8 @@ PROFILES = (
     ("dibao_edge", "adult", ("general",)),
     ("disabled", "adult", ("key", "general")),
     ("left_behind_child", "child", ("key", "general")),
-    ("orphan", "child", ("high", "key")),
-    ("unsupported_child", "child", ("high",)),
+    ("orphan", "child", ("key",)),
+    ("unsupported_child", "child", ("high", "key")),
     ("child_in_difficulty;dibao", "child", ("key",)),
 )
 STREETS = ("人民路", "建设路", "新华路", "文明路", "光华路")
@@ -128,10 +131,12 @@ class DemoLogin:
 
 @dataclass(frozen=True)
 class DemoResult:
-    """seeded: whether this run created the demo; logins: the accounts (read back from the file when not)."""
+    """seeded: whether this run created the demo; logins: the accounts (read back from the file when not);
+    visits: what the history made (None when nothing was seeded)."""
 
     seeded: bool
     logins: list[DemoLogin]
+    visits: HistorySummary | None = None
 
 
 def _database_has_accounts_or_stations() -> bool:
@@ -150,6 +155,7 @@ def seed_demo(logins_path: Path, *, if_empty: bool = False) -> DemoResult:
         if if_empty:
             return DemoResult(seeded=False, logins=read_logins(logins_path))
         raise Conflict("数据库中已有账号或社工站，演示数据只写入空数据库", code="database_not_empty")
+    started_at = utcnow()
     rng = random.Random(CONTENT_SEED)
     for township in TOWNSHIPS:
         station = add_station(township.code, township.name, county_name=COUNTY_NAME,
@@ -166,8 +172,9 @@ def seed_demo(logins_path: Path, *, if_empty: bool = False) -> DemoResult:
     report = import_beneficiaries(_demo_people(rng), actor=None)
     if not report.ok:
         raise RuntimeError("the demo registry is invalid: " + "; ".join(map(str, report.errors)))
+    visits = write_visit_history(county_created_since=started_at)
     write_logins(logins_path, logins)
-    return DemoResult(seeded=True, logins=logins)
+    return DemoResult(seeded=True, logins=logins, visits=visits)
 
 
 def _new_password() -> str:

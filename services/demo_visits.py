@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from PIL import ExifTags, Image, ImageDraw
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from extensions import db
 from models import (
@@ -46,18 +46,21 @@ from models.enums import DUTY_KINDS
 from services.geo import to_gcj02
 from services.photos import store_photo
 from services.review import approve_visit, reject_visit, return_visit
-from services.schedules import required_interval_days
+from services.schedules import category_intervals, required_interval_days
 from services.visits import resubmit_visit, submit_visit
 
 HISTORY_SEED = 20240901
 HISTORY_DAYS = 91
 # The county went live (stations, accounts, roster) this long before the history begins.
 LAUNCH_LEAD = timedelta(days=14)
-# Supervisors have not yet looked at what came in over the last two working days.
-BACKLOG_WORKING_DAYS = 2
+# Supervisors have not yet looked at what came in since the start of the last working day before today.
+BACKLOG_WORKING_DAYS = 1
 # Returned visits older than this would have been fixed by now; older bad ones were rejected outright.
 RETURN_WINDOW = timedelta(days=20)
-PHOTO_SIZE = (800, 600)
+RETURNED_VISITS = 3
+REJECTED_SHARE = 0.03
+PHOTO_SIZE = (640, 480)
+GRADIENT_BANDS = 24
 WORKDAY_START = time(8, 20)
 LUNCH = (time(12, 0), time(14, 30))
 
@@ -125,6 +128,7 @@ STATION_WORK = (
     ("community_activity", "“四点半课堂”：组织留守儿童写作业、读绘本。", (12, 20), None),
     ("community_activity", "防诈骗宣传讲座，现场解答长者提问。", (20, 35), None),
     ("policy_outreach", "在村委会宣讲低保、特困供养政策，现场登记咨询。", (20, 40), None),
+    ("hardship_assistance", "走访慰问困难家庭，送去大米、食用油，协助申请临时救助。", (3, 8), None),
     ("epidemic_response", "协助镇卫生院开展流感疫苗接种，维持秩序、登记长者信息。", (1, 1), (3, 5)),
     ("disaster_relief", "台风来临前排查危房户，协助转移独居老人到安置点。", (1, 1), (4, 7)),
 )
@@ -143,17 +147,49 @@ APPROVE_COMMENTS = ("情况属实。", "记录完整，同意。", "照片清晰
 WARNED_APPROVE_COMMENT = "定位偏差系室内信号问题，已电话核实，同意。"
 
 
+@dataclass(frozen=True)
+class Person:
+    """What the story needs of a registered person. Plain values, not rows: a session holding hundreds of
+    rows across hundreds of commits spends its time expiring and reloading them."""
+
+    id: int
+    station_id: int
+    home: tuple[float, float]
+    categories: tuple[str, ...]
+    risk_tier: str | None
+    age_group: str
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker of the story; number picks their phone."""
+
+    id: int
+    station_id: int
+    number: int
+
+
+@dataclass(frozen=True)
+class Shot:
+    """How one photo was drawn, so that it can be drawn again."""
+
+    seed: int
+    taken: datetime | None
+    gps: tuple[float, float] | None
+    camera: tuple[str, str, bool]
+
+
 @dataclass
 class PlannedVisit:
     """One check-in of the story, filled in step by step: planned, timed, decided, submitted."""
 
-    worker: User
+    worker: Worker
     kind: str
     day: date
     minutes: int
-    beneficiary: Beneficiary | None = None
+    beneficiary: Person | None = None
     place: tuple[float, float] | None = None
-    coworker: User | None = None
+    coworker: Worker | None = None
     notes: str = ""
     people_count: int = 1
     twist: str | None = None
@@ -162,8 +198,10 @@ class PlannedVisit:
     received_at: datetime | None = None
     outcome: str = "approve"  # approve, reject, return or pending
     reviewed_at: datetime | None = None
-    photo_seeds: list[int] = field(default_factory=list)
-    visit: Visit | None = None
+    shots: list[Shot] = field(default_factory=list)
+    # For the photo_reused twist: the earlier visit whose first photo is sent again.
+    reused_from: PlannedVisit | None = None
+    visit_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -188,20 +226,22 @@ class _Story:
         self.first_day = self.today - timedelta(days=HISTORY_DAYS)
         self.launched_at = self.at(self.first_day, time(9, 0)) - LAUNCH_LEAD
         self.backlog_start = self.at(_working_days_before(self.today, BACKLOG_WORKING_DAYS), time.min)
-        self.workers = _workers_by_station()
-        self.reviewers = _reviewers_by_station()
+        self.users = {user.id: user for user in db.session.scalars(select(User).where(User.role != "admin"))}
+        self.workers = _workers_by_station(self.users.values())
+        self.reviewers = _reviewers_by_station(self.users.values())
         self.plans: list[PlannedVisit] = []
 
     def at(self, day: date, moment: time) -> datetime:
         return datetime.combine(day, moment, tzinfo=self.zone).astimezone(UTC)
 
 
-def write_visit_history(now: datetime | None = None) -> HistorySummary:
-    """Fill the demo county (already seeded) with three months of visits, reviews and a pending queue.
+def write_visit_history(county_created_since: datetime) -> HistorySummary:
+    """Fill the demo county with three months of visits, reviews and a pending queue, ending now.
 
-    Call it once, right after the county, its accounts and its registry were created.
+    Call it once, right after the county, its accounts and its registry were created (from
+    county_created_since on): their registration is moved to before the history begins.
     """
-    story = _Story(now or utcnow())
+    story = _Story(utcnow())
     _plan_person_visits(story)
     _plan_station_work(story)
     _plan_twists(story)
@@ -209,34 +249,38 @@ def write_visit_history(now: datetime | None = None) -> HistorySummary:
     _decide(story)
     photo_times = _submit_all(story)
     _review_all(story)
-    _date_the_story(story, photo_times)
+    _date_the_story(story, county_created_since, photo_times)
     _resubmit_one_returned(story)
-    counts = defaultdict(int)
-    for status in db.session.scalars(select(Visit.status)):
-        counts[status] += 1
-    return HistorySummary(by_status=dict(counts))
+    counts = db.session.execute(select(Visit.status, func.count()).group_by(Visit.status))
+    return HistorySummary(by_status={status: count for status, count in counts})
 
 
 # --- who is in the story -----------------------------------------------------------------------------
 
-def _workers_by_station() -> dict[int, list[User]]:
+def _workers_by_station(users) -> dict[int, list[Worker]]:
     workers = defaultdict(list)
-    for worker in db.session.scalars(select(User).where(User.role == "worker").order_by(User.username)):
-        workers[worker.station_id].append(worker)
+    in_order = sorted((user for user in users if user.role == "worker"), key=lambda user: user.username)
+    for number, user in enumerate(in_order):
+        workers[user.station_id].append(Worker(user.id, user.station_id, number))
     return workers
 
 
-def _reviewers_by_station() -> dict[int, User]:
+def _reviewers_by_station(users) -> dict[int, User]:
     reviewers = {}
-    for supervisor in db.session.scalars(select(User).where(User.role == "supervisor").order_by(User.username)):
+    for supervisor in sorted((user for user in users if user.role == "supervisor"), key=lambda user: user.username):
         for station in supervisor.supervised_stations:
             reviewers.setdefault(station.id, supervisor)
     return reviewers
 
 
-def _age_group(person: Beneficiary, today: date) -> str:
-    age = (today - person.birth_date).days // 365 if person.birth_date else 40
-    return "elderly" if age >= 60 else "child" if age < 18 else "adult"
+def _people(today: date) -> list[Person]:
+    people = []
+    for row in db.session.scalars(select(Beneficiary).where(Beneficiary.status == "active").order_by(Beneficiary.id)):
+        age = (today - row.birth_date).days // 365 if row.birth_date else 40
+        people.append(Person(id=row.id, station_id=row.station_id, home=(row.home_latitude, row.home_longitude),
+                             categories=tuple(row.categories), risk_tier=row.risk_tier,
+                             age_group="elderly" if age >= 60 else "child" if age < 18 else "adult"))
+    return people
 
 
 def _working_days_before(day: date, count: int) -> date:
@@ -252,9 +296,9 @@ def _working_days_before(day: date, count: int) -> date:
 def _plan_person_visits(story: _Story) -> None:
     """Visits to each registered person at about their required interval; some people are left overdue."""
     rng = story.rng
-    people = db.session.scalars(select(Beneficiary).order_by(Beneficiary.id)).all()
-    for index, person in enumerate(people):
-        interval = required_interval_days(person.categories, person.risk_tier)
+    intervals = category_intervals()
+    for index, person in enumerate(_people(story.today)):
+        interval = required_interval_days(list(person.categories), person.risk_tier, intervals)
         workers = story.workers[person.station_id]
         primary = workers[index % len(workers)]
         if rng.random() < 0.12:
@@ -267,31 +311,35 @@ def _plan_person_visits(story: _Story) -> None:
         while day >= story.first_day:
             worker = primary if rng.random() < 0.85 else rng.choice(workers)
             _add_person_visit(story, person, worker, day, interval)
-            day -= timedelta(days=max(3, round(interval * rng.uniform(0.65, 0.95))))
+            day -= timedelta(days=max(3, round(interval * rng.uniform(0.75, 0.98))))
 
 
-def _add_person_visit(story: _Story, person: Beneficiary, worker: User, day: date, interval: int) -> None:
+def _add_person_visit(story: _Story, person: Person, worker: Worker, day: date, interval: int) -> None:
     rng = story.rng
-    group = _age_group(person, story.today)
+    group = person.age_group
     roll = rng.random()
-    if roll < (0.4 if interval <= 7 else 0.13):
+    # Weekly people get a call about every other week, the others now and then.
+    if roll < (0.45 if interval <= 7 else 0.13):
         kind, minutes, notes = "care_call", rng.randrange(6, 20), rng.choice(CALL_NOTES)
-    elif roll < (0.5 if interval <= 7 else 0.25):
+    elif roll < (0.55 if interval <= 7 else 0.25):
         kind, minutes, notes = "case_service", rng.randrange(30, 75), rng.choice(CASE_NOTES)
     else:
         kind, minutes, notes = "home_visit", rng.randrange(18, 50), rng.choice(HOME_NOTES[group])
-    plan = PlannedVisit(worker=worker, kind=kind, day=_weekday(rng, day), minutes=minutes, beneficiary=person,
-                        notes=notes, place=(person.home_latitude, person.home_longitude))
+    plan = PlannedVisit(worker=worker, kind=kind, day=_weekday(story, day), minutes=minutes, beneficiary=person,
+                        notes=notes, place=person.home)
     if kind == "home_visit" and person.risk_tier == "high" and rng.random() < 0.3:
         plan.coworker = next((other for other in story.workers[person.station_id] if other.id != worker.id), None)
     story.plans.append(plan)
 
 
-def _weekday(rng: random.Random, day: date) -> date:
-    """Most weekend work moves to the Friday before; some stays (a call on Sunday happens)."""
-    if day.weekday() >= 5 and rng.random() < 0.85:
-        return day - timedelta(days=day.weekday() - 4)
-    return day
+def _weekday(story: _Story, day: date) -> date:
+    """Most weekend work moves to the nearest working day not after today; some stays (a call on Sunday happens)."""
+    if day.weekday() < 5 or story.rng.random() >= 0.85:
+        return day
+    monday = day + timedelta(days=7 - day.weekday())
+    if day.weekday() == 6 and monday <= story.today:
+        return monday
+    return day - timedelta(days=day.weekday() - 4)
 
 
 def _plan_station_work(story: _Story) -> None:
@@ -302,7 +350,7 @@ def _plan_station_work(story: _Story) -> None:
                                     .order_by(ServicePoint.id)).all()
         workers = story.workers[station.id]
         for kind, notes, people, hours in STATION_WORK:
-            day = _weekday(rng, story.first_day + timedelta(days=rng.randrange(2, HISTORY_DAYS - 3)))
+            day = _weekday(story, story.first_day + timedelta(days=rng.randrange(2, HISTORY_DAYS - 3)))
             point = rng.choice(points)
             minutes = rng.randrange(hours[0] * 60, hours[1] * 60 + 1, 15) if hours else rng.randrange(90, 150, 10)
             worker = rng.choice(workers)
@@ -317,7 +365,7 @@ def _plan_twists(story: _Story) -> None:
     """Recent home visits that earn a warning, one per twist, spread over the stations and the backlog days."""
     rng = story.rng
     station_ids = sorted(story.workers)
-    backlog_days = [day for day in _days_between(story.backlog_start.astimezone(story.zone).date(), story.today)]
+    backlog_days = _days_between(story.backlog_start.astimezone(story.zone).date(), story.today)
     for number, twist in enumerate(TWISTS):
         station_id = station_ids[number % len(station_ids)]
         earlier = [plan for plan in story.plans if plan.kind == "home_visit" and plan.beneficiary is not None
@@ -326,14 +374,11 @@ def _plan_twists(story: _Story) -> None:
         plan = PlannedVisit(worker=source.worker, kind="home_visit", day=rng.choice(backlog_days),
                             minutes=2 if twist == "too_short" else rng.randrange(18, 40),
                             beneficiary=source.beneficiary, place=source.place,
-                            notes=TWIST_NOTES.get(twist) or rng.choice(HOME_NOTES[_age_group(source.beneficiary,
-                                                                                              story.today)]),
+                            notes=TWIST_NOTES.get(twist) or rng.choice(HOME_NOTES[source.beneficiary.age_group]),
                             twist=twist, outcome="pending")
         if twist == "photo_reused":
             # The worker sends a photo of the person's earlier visit again (re-compressed by the chat app).
-            plan.photo_seeds = [-_photo_seed(story, source, 0)]
-            source.worker = plan.worker
-            source.outcome = "approve"
+            plan.reused_from = source
         story.plans.append(plan)
     # A couple of approved visits in the history had poor accuracy and were checked by phone.
     history = [plan for plan in story.plans if plan.kind == "home_visit" and plan.twist is None
@@ -345,13 +390,6 @@ def _plan_twists(story: _Story) -> None:
 
 def _days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-
-
-def _photo_seed(story: _Story, plan: PlannedVisit, position: int) -> int:
-    """A plan's photo seeds are drawn once; a reused photo refers to them."""
-    while len(plan.photo_seeds) <= position:
-        plan.photo_seeds.append(story.rng.getrandbits(40))
-    return plan.photo_seeds[position]
 
 
 # --- timing and decisions ----------------------------------------------------------------------------
@@ -409,12 +447,6 @@ def _decide(story: _Story) -> None:
         if plan.received_at >= story.backlog_start:
             plan.outcome = "pending"
             continue
-        if plan.outcome == "approve":
-            roll = rng.random()
-            if roll < 0.04 and plan.twist is None:
-                plan.outcome = "reject"
-            elif roll < 0.11 and plan.twist is None and plan.received_at >= story.now - RETURN_WINDOW:
-                plan.outcome = "return"
         review_delay = timedelta(hours=rng.uniform(2, 40))
         reviewed_at = plan.received_at + review_delay
         local = reviewed_at.astimezone(story.zone)
@@ -423,6 +455,14 @@ def _decide(story: _Story) -> None:
             reviewed_at = story.at(next_morning, time(9, 0)) + timedelta(minutes=rng.randrange(0, 90))
         plan.reviewed_at = min(reviewed_at, story.backlog_start - timedelta(minutes=rng.randrange(5, 120)))
         plan.reviewed_at = max(plan.reviewed_at, plan.received_at + timedelta(minutes=10))
+    # Counted out rather than rolled, so that every seeding has some of each.
+    reviewed = [plan for plan in story.plans if plan.outcome == "approve" and plan.twist is None]
+    recent = [plan for plan in reviewed if plan.kind == "home_visit" and plan.received_at >= story.now - RETURN_WINDOW]
+    for plan in rng.sample(recent, min(RETURNED_VISITS, len(recent))):
+        plan.outcome = "return"
+    approved = [plan for plan in reviewed if plan.outcome == "approve"]
+    for plan in rng.sample(approved, max(2, round(len(approved) * REJECTED_SHARE))):
+        plan.outcome = "reject"
 
 
 # --- submitting --------------------------------------------------------------------------------------
@@ -430,17 +470,17 @@ def _decide(story: _Story) -> None:
 def _submit_all(story: _Story) -> dict[int, datetime]:
     """Upload each plan's photos and submit its check-in, oldest first; return each photo's upload time by id."""
     rng = story.rng
-    worker_numbers = {worker.id: number for number, worker in
-                      enumerate(sorted((w for ws in story.workers.values() for w in ws), key=lambda w: w.username))}
     photo_times = {}
     for plan in sorted(story.plans, key=lambda plan: (plan.started_at, plan.worker.id)):
-        number = worker_numbers[plan.worker.id]
+        worker = story.users[plan.worker.id]
         checkin = _checkin_point(story, plan)
-        photos = _upload_photos(story, plan, checkin, CAMERAS[number % len(CAMERAS)])
-        for photo in photos:
-            photo_times[photo.id] = plan.received_at - timedelta(seconds=rng.randrange(20, 90))
-        body = _visit_body(story, plan, checkin, [photo.id for photo in photos], gcj02=number % 3 != 2)
-        plan.visit, _created = submit_visit(plan.worker, body, received_at=plan.received_at)
+        photo_ids = _upload_photos(story, plan, worker, checkin, CAMERAS[plan.worker.number % len(CAMERAS)])
+        for photo_id in photo_ids:
+            photo_times[photo_id] = plan.received_at - timedelta(seconds=rng.randrange(20, 90))
+        # Most phones report what WeChat's location API gives by default (GCJ-02); some ask for GPS.
+        body = _visit_body(story, plan, checkin, photo_ids, gcj02=plan.worker.number % 3 != 2)
+        visit, _created = submit_visit(worker, body, received_at=plan.received_at)
+        plan.visit_id = visit.id
     return photo_times
 
 
@@ -468,38 +508,32 @@ def _photo_count(rng: random.Random, plan: PlannedVisit) -> int:
     if plan.kind == "care_call":
         return 0
     if plan.kind == "home_visit":
-        return 1 if plan.twist == "photo_reused" or rng.random() < 0.7 else 2
+        return 1 if plan.twist == "photo_reused" or rng.random() < 0.85 else 2
     if plan.kind == "case_service":
-        return rng.choice((0, 1))
+        return 1 if rng.random() < 0.3 else 0
     return 2 if plan.kind == "community_activity" else 1
 
 
-def _upload_photos(story: _Story, plan: PlannedVisit, checkin, camera) -> list[Photo]:
+def _upload_photos(story: _Story, plan: PlannedVisit, worker: User, checkin, camera) -> list[int]:
+    """Draw and store the plan's photos; return their ids in order."""
     rng = story.rng
-    photos = []
-    for position in range(_photo_count(rng, plan)):
-        seed = _photo_seed(story, plan, position)
-        if seed < 0:
-            original = next(item for item in story.plans if -seed in item.photo_seeds)
-            data = _reused_photo_bytes(story, original, -seed)
+    photo_ids = []
+    for _position in range(_photo_count(rng, plan)):
+        if plan.reused_from is not None:
+            # The same picture, capture time and place included, re-compressed by the chat app it went through.
+            data = photo_bytes(plan.reused_from.shots[0], quality=68)
         else:
-            taken = plan.started_at + timedelta(seconds=rng.randrange(30, max(60, plan.minutes * 60 - 30)))
             gps = None
-            if checkin is not None and rng.random() < 0.85:
+            if checkin is not None and (plan.twist == "photo_far" or rng.random() < 0.85):
                 near, far = (900, 1300) if plan.twist == "photo_far" else (0, 20)
                 gps = _offset(rng, checkin[0], checkin[1], near, far)
-            data = photo_bytes(seed, taken.astimezone(story.zone) if gps else None, gps, camera)
-        photo, _created = store_photo(plan.worker, data)
-        photos.append(photo)
-    return photos
-
-
-def _reused_photo_bytes(story: _Story, original: PlannedVisit, seed: int) -> bytes:
-    """The original photo again, capture time and place included, re-encoded at a lower quality."""
-    photo = next(photo for photo in original.visit.photos if photo.position == original.photo_seeds.index(seed))
-    taken = photo.taken_at.astimezone(story.zone) if photo.taken_at else None
-    gps = (photo.gps_latitude, photo.gps_longitude) if photo.gps_latitude is not None else None
-    return photo_bytes(seed, taken, gps, (photo.camera_make, photo.camera_model, False), quality=68)
+            taken = plan.started_at + timedelta(seconds=rng.randrange(30, max(60, plan.minutes * 60 - 30)))
+            shot = Shot(rng.getrandbits(40), taken.astimezone(story.zone) if gps else None, gps, camera)
+            plan.shots.append(shot)
+            data = photo_bytes(shot)
+        photo, _created = store_photo(worker, data)
+        photo_ids.append(photo.id)
+    return photo_ids
 
 
 def _visit_body(story: _Story, plan: PlannedVisit, checkin, photo_ids: list[int], *, gcj02: bool) -> dict:
@@ -552,6 +586,7 @@ def _services(rng: random.Random, kind: str) -> list[str]:
         "case_service": ["resource_linking", "capacity_building"],
         "community_activity": ["community_integration"],
         "policy_outreach": ["policy_implementation"],
+        "hardship_assistance": ["resource_linking", "policy_implementation"],
     }.get(kind, [])
 
 
@@ -559,8 +594,7 @@ def _domains(story: _Story, plan: PlannedVisit) -> list[str]:
     person = plan.beneficiary
     if person is None:
         return ["community_governance"]
-    domain = {"elderly": "elderly_care", "child": "child_welfare", "adult": "social_assistance"}[
-        _age_group(person, story.today)]
+    domain = {"elderly": "elderly_care", "child": "child_welfare", "adult": "social_assistance"}[person.age_group]
     extra = ["social_assistance"] if domain != "social_assistance" and {"dibao", "tekun"} & set(person.categories) \
         else []
     return [domain, *extra]
@@ -568,15 +602,15 @@ def _domains(story: _Story, plan: PlannedVisit) -> list[str]:
 
 # --- photos ------------------------------------------------------------------------------------------
 
-def photo_bytes(seed: int, taken: datetime | None, gps: tuple[float, float] | None,
-                camera: tuple[str | None, str | None, bool], *, quality: int = 85) -> bytes:
-    """A JPEG like a phone's: a scene of coloured shapes drawn from seed, with EXIF time, GPS and camera.
+def photo_bytes(shot: Shot, *, quality: int = 85) -> bytes:
+    """A JPEG like a phone's: a scene of coloured shapes drawn from the shot's seed, with EXIF camera, time and GPS.
 
-    `taken` is the local capture time (None: no EXIF time or GPS, as after a chat app strips it).
+    The shot's `taken` is the local capture time (None: no EXIF time, as after a chat app strips it).
     """
-    image = _draw_scene(seed)
+    image = _draw_scene(shot.seed)
     exif = Image.Exif()
-    make, model, writes_offset = camera
+    taken, gps = shot.taken, shot.gps
+    make, model, writes_offset = shot.camera
     if make:
         exif[ExifTags.Base.Make] = make
     if model:
@@ -609,9 +643,17 @@ def _draw_scene(seed: int) -> Image.Image:
     def colour():
         return rng.randrange(256), rng.randrange(256), rng.randrange(256)
 
-    mask = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270))).resize(PHOTO_SIZE)
-    image = Image.composite(Image.new("RGB", PHOTO_SIZE, colour()), Image.new("RGB", PHOTO_SIZE, colour()), mask)
+    image = Image.new("RGB", PHOTO_SIZE)
     draw = ImageDraw.Draw(image)
+    # The gradient in bands: drawing them is far cheaper than resizing a smooth gradient to the photo size.
+    first, last = colour(), colour()
+    vertical = rng.random() < 0.5
+    for band in range(GRADIENT_BANDS):
+        share = band / (GRADIENT_BANDS - 1)
+        fill = tuple(round(a + (b - a) * share) for a, b in zip(first, last, strict=True))
+        start, end = (height if vertical else width) * band // GRADIENT_BANDS, \
+            (height if vertical else width) * (band + 1) // GRADIENT_BANDS
+        draw.rectangle((0, start, width, end) if vertical else (start, 0, end, height), fill=fill)
     for _ in range(rng.randrange(4, 8)):
         left, top = rng.randrange(-100, width - 60), rng.randrange(-60, height - 60)
         right, bottom = left + rng.randrange(80, 420), top + rng.randrange(60, 320)
@@ -633,30 +675,33 @@ def _review_all(story: _Story) -> None:
     for plan in sorted(story.plans, key=lambda plan: plan.received_at):
         if plan.outcome == "pending":
             continue
-        reviewer = story.reviewers[plan.visit.station_id]
+        reviewer = story.reviewers[plan.worker.station_id]
         if plan.outcome == "reject":
-            reject_visit(reviewer, plan.visit.id, rng.choice(REJECT_COMMENTS))
+            reject_visit(reviewer, plan.visit_id, rng.choice(REJECT_COMMENTS))
         elif plan.outcome == "return":
-            return_visit(reviewer, plan.visit.id, rng.choice(RETURN_COMMENTS))
+            return_visit(reviewer, plan.visit_id, rng.choice(RETURN_COMMENTS))
         else:
-            comment = WARNED_APPROVE_COMMENT if plan.visit.warning_count else (
+            comment = WARNED_APPROVE_COMMENT if plan.twist else (
                 rng.choice(APPROVE_COMMENTS) if rng.random() < 0.1 else None)
-            approve_visit(reviewer, plan.visit.id, comment)
+            approve_visit(reviewer, plan.visit_id, comment)
 
 
-def _date_the_story(story: _Story, photo_times: dict[int, datetime]) -> None:
+def _date_the_story(story: _Story, county_created_since: datetime, photo_times: dict[int, datetime]) -> None:
     """Move the services' clock stamps to when the story has things happen; timestamps only."""
-    launched = {"created_at": story.launched_at}
-    for model in (Station, ServicePoint, User):
-        db.session.execute(update(model).values(**launched).execution_options(synchronize_session=False))
-    db.session.execute(update(Beneficiary).values(created_at=story.launched_at, updated_at=story.launched_at)
-                       .execution_options(synchronize_session=False))
-    db.session.execute(update(AuditEvent).where(AuditEvent.object_type.is_distinct_from("visits"))
-                       .values(**launched).execution_options(synchronize_session=False))
-    by_visit = {plan.visit.id: plan for plan in story.plans}
+    launched = story.launched_at
+    for model, values in ((Station, {"created_at": launched}), (ServicePoint, {"created_at": launched}),
+                          (User, {"created_at": launched, "updated_at": launched}),
+                          (Beneficiary, {"created_at": launched, "updated_at": launched}),
+                          (AuditEvent, {"created_at": launched})):
+        condition = model.created_at >= county_created_since
+        if model is AuditEvent:
+            condition &= AuditEvent.action != "visit_reviewed"
+        db.session.execute(update(model).where(condition).values(**values)
+                           .execution_options(synchronize_session=False))
+    by_visit = {plan.visit_id: plan for plan in story.plans}
     reviewed = [plan for plan in story.plans if plan.outcome != "pending"]
     if reviewed:
-        db.session.execute(update(Visit), [{"id": plan.visit.id, "reviewed_at": plan.reviewed_at,
+        db.session.execute(update(Visit), [{"id": plan.visit_id, "reviewed_at": plan.reviewed_at,
                                             "updated_at": plan.reviewed_at} for plan in reviewed])
     events = db.session.execute(select(ReviewEvent.id, ReviewEvent.visit_id, ReviewEvent.action)).all()
     db.session.execute(update(ReviewEvent), [
@@ -681,9 +726,10 @@ def _resubmit_one_returned(story: _Story) -> None:
     if not returned:
         return
     plan = max(returned, key=lambda plan: plan.received_at)
-    visit = plan.visit
-    camera = next(((photo.camera_make, photo.camera_model, False) for photo in visit.photos), (None, None, False))
-    extra, _created = store_photo(plan.worker, photo_bytes(story.rng.getrandbits(40), None, None, camera))
+    visit = db.session.get(Visit, plan.visit_id)
+    worker = story.users[plan.worker.id]
+    camera = CAMERAS[plan.worker.number % len(CAMERAS)]
+    extra, _created = store_photo(worker, photo_bytes(Shot(story.rng.getrandbits(40), None, None, camera)))
     body = {
         "beneficiary_id": visit.beneficiary_id, "kind": visit.kind, "services": visit.services,
         "domains": visit.domains, "started_at": visit.started_at, "ended_at": visit.ended_at,
@@ -695,4 +741,4 @@ def _resubmit_one_returned(story: _Story) -> None:
         "coworker_ids": [user.id for user in visit.coworkers], "people_count": visit.people_count,
         "mock_location": False, "client_sent_at": None,
     }
-    resubmit_visit(plan.worker, visit.id, body)
+    resubmit_visit(worker, visit.id, body)

@@ -13,7 +13,7 @@
     button.addEventListener("click", function (event) {
       if (!form.querySelector('input[name="rowid"]:checked')) {
         event.preventDefault();
-        window.alert("请先勾选记录");
+        window.alert(form.getAttribute("data-none-selected"));
       } else if (!window.confirm(button.getAttribute("data-confirm"))) {
         event.preventDefault();
       }

@@ -6,7 +6,7 @@
   if (!element || typeof L === "undefined") { return; }
   var config = JSON.parse(element.getAttribute("data-map"));
   if (!config.points.length) {
-    element.textContent = "没有可显示的位置";
+    element.textContent = element.getAttribute("data-empty");
     element.style.height = "auto";
     return;
   }
