@@ -1,10 +1,11 @@
 """Three months of work in the demo county: visits with photos, reviews, and a queue still to review.
 
 Everything goes through the services a phone and a supervisor use. Each photo is a real JPEG drawn
-with Pillow (coloured shapes from its own seed, so perceptual hashes differ), most with EXIF capture
+with Pillow (a mosaic and shapes from its own seed, so perceptual hashes differ), most with EXIF capture
 time and GPS like a phone's, stored by store_photo. Each check-in is submitted by submit_visit with the
-moment the server received it, so the age window is applied as for a phone and every authenticity
-warning is computed by the real code. Reviews go through services.review.
+moment the server received it (`received_at`): the age window (VISIT_MAX_AGE) is measured from then, as
+for any phone, and nothing is loosened; every authenticity warning is computed by the real code.
+Reviews go through services.review.
 
 The only thing the services cannot do is happen in the past: they stamp registrations and review
 decisions with the clock. Once the story is written, `_date_the_story` moves those stamps to when it
@@ -22,7 +23,7 @@ import math
 import random
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,9 +59,13 @@ BACKLOG_WORKING_DAYS = 1
 # Returned visits older than this would have been fixed by now; older bad ones were rejected outright.
 RETURN_WINDOW = timedelta(days=20)
 RETURNED_VISITS = 3
+# People the stations have lost track of: the overdue list is never empty in real life either.
+NEGLECTED_SHARE = 0.08
 REJECTED_SHARE = 0.03
 PHOTO_SIZE = (640, 480)
-GRADIENT_BANDS = 24
+MOSAIC = (16, 12)
+PHOTO_EDITOR = "MTXX 10.2.0"
+PHOTO_QUALITY = 85
 WORKDAY_START = time(8, 20)
 LUNCH = (time(12, 0), time(14, 30))
 
@@ -81,7 +86,7 @@ HOME_NOTES = {
         "老人反映腿脚不便，已联系村医上门看看。",
         "子女在外务工，每周电话联系一次，老人情绪稳定。",
         "协助老人办理高龄津贴年审，材料已带回。",
-        "天气转凉，送去棉被一床，老人很高兴。",
+        "送去慰问品，老人很高兴，说家里一切都好。",
     ),
     "child": (
         "孩子在校表现良好，期中考试进步明显。",
@@ -98,13 +103,24 @@ HOME_NOTES = {
         "陪同到镇卫生院复查，医生建议继续服药。",
     ),
 }
-CALL_NOTES = (
-    "电话了解近况，身体无明显不适。",
-    "视频通话，老人精神不错，提醒天气转凉添衣。",
-    "电话回访上次反映的问题，已解决。",
-    "监护人接听，孩子近期无异常。",
-    "电话提醒下周到镇上参加体检。",
-)
+CALL_NOTES = {
+    "elderly": (
+        "电话了解近况，身体无明显不适。",
+        "视频通话，老人精神不错，提醒注意天气变化、按时吃药。",
+        "电话回访上次反映的问题，已解决。",
+        "电话提醒下周到镇上参加免费体检。",
+    ),
+    "child": (
+        "监护人接听，孩子近期无异常。",
+        "与孩子视频聊天，说学校伙食不错。",
+        "电话提醒监护人暑期注意防溺水。",
+    ),
+    "adult": (
+        "电话了解近况，身体无明显不适。",
+        "电话回访上次反映的问题，已解决。",
+        "电话告知低保年审需带的材料。",
+    ),
+}
 CASE_NOTES = (
     "协助整理临时救助申请材料，已交镇民政办。",
     "陪同到镇卫生院做康复评估，结果已告知家属。",
@@ -124,7 +140,7 @@ CONCERNS = {
 }
 # (kind, note, people range, hours range or None) of the work that is not about one person.
 STATION_WORK = (
-    ("community_activity", "重阳节敬老活动：为长者义剪、测血压，发放慰问品。", (25, 45), None),
+    ("community_activity", "敬老爱老活动：为长者义剪、测血压，发放慰问品。", (25, 45), None),
     ("community_activity", "“四点半课堂”：组织留守儿童写作业、读绘本。", (12, 20), None),
     ("community_activity", "防诈骗宣传讲座，现场解答长者提问。", (20, 35), None),
     ("policy_outreach", "在村委会宣讲低保、特困供养政策，现场登记咨询。", (20, 40), None),
@@ -177,6 +193,8 @@ class Shot:
     taken: datetime | None
     gps: tuple[float, float] | None
     camera: tuple[str, str, bool]
+    # The app that last saved it, when not the camera.
+    software: str | None = None
 
 
 @dataclass
@@ -301,9 +319,9 @@ def _plan_person_visits(story: _Story) -> None:
         interval = required_interval_days(list(person.categories), person.risk_tier, intervals)
         workers = story.workers[person.station_id]
         primary = workers[index % len(workers)]
-        if rng.random() < 0.12:
+        if rng.random() < NEGLECTED_SHARE:
             # Overdue: never visited (due since registration), or seen once long ago.
-            if interval < HISTORY_DAYS and rng.random() < 0.5:
+            if interval < HISTORY_DAYS and rng.random() < 0.6:
                 _add_person_visit(story, person, primary, story.today - timedelta(days=interval + rng.randrange(8, 30)),
                                   interval)
             continue
@@ -320,7 +338,7 @@ def _add_person_visit(story: _Story, person: Person, worker: Worker, day: date, 
     roll = rng.random()
     # Weekly people get a call about every other week, the others now and then.
     if roll < (0.45 if interval <= 7 else 0.13):
-        kind, minutes, notes = "care_call", rng.randrange(6, 20), rng.choice(CALL_NOTES)
+        kind, minutes, notes = "care_call", rng.randrange(6, 20), rng.choice(CALL_NOTES[group])
     elif roll < (0.55 if interval <= 7 else 0.25):
         kind, minutes, notes = "case_service", rng.randrange(30, 75), rng.choice(CASE_NOTES)
     else:
@@ -520,8 +538,8 @@ def _upload_photos(story: _Story, plan: PlannedVisit, worker: User, checkin, cam
     photo_ids = []
     for _position in range(_photo_count(rng, plan)):
         if plan.reused_from is not None:
-            # The same picture, capture time and place included, re-compressed by the chat app it went through.
-            data = photo_bytes(plan.reused_from.shots[0], quality=68)
+            # The same picture, capture time and place included, touched up in a photo app: other bytes, same pixels.
+            data = photo_bytes(replace(plan.reused_from.shots[0], software=PHOTO_EDITOR))
         else:
             gps = None
             if checkin is not None and (plan.twist == "photo_far" or rng.random() < 0.85):
@@ -602,8 +620,8 @@ def _domains(story: _Story, plan: PlannedVisit) -> list[str]:
 
 # --- photos ------------------------------------------------------------------------------------------
 
-def photo_bytes(shot: Shot, *, quality: int = 85) -> bytes:
-    """A JPEG like a phone's: a scene of coloured shapes drawn from the shot's seed, with EXIF camera, time and GPS.
+def photo_bytes(shot: Shot) -> bytes:
+    """A JPEG like a phone's: the scene drawn from the shot's seed, with EXIF camera, capture time and GPS.
 
     The shot's `taken` is the local capture time (None: no EXIF time, as after a chat app strips it).
     """
@@ -615,6 +633,8 @@ def photo_bytes(shot: Shot, *, quality: int = 85) -> bytes:
         exif[ExifTags.Base.Make] = make
     if model:
         exif[ExifTags.Base.Model] = model
+    if shot.software:
+        exif[ExifTags.Base.Software] = shot.software
     if taken is not None:
         details = exif.get_ifd(ExifTags.IFD.Exif)
         details[ExifTags.Base.DateTimeOriginal] = taken.strftime("%Y:%m:%d %H:%M:%S")
@@ -628,35 +648,40 @@ def photo_bytes(shot: Shot, *, quality: int = 85) -> bytes:
         ):
             magnitude = abs(value)
             gps_ifd[reference_tag] = hemispheres[1] if value < 0 else hemispheres[0]
+            # Seconds stay below 60 after rounding: a reader drops a position with 60 seconds as impossible.
             gps_ifd[value_tag] = (float(int(magnitude)), float(int(magnitude * 60) % 60),
-                                  round((magnitude * 3600) % 60, 3))
+                                  min(round((magnitude * 3600) % 60, 3), 59.999))
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, exif=exif)
+    image.save(buffer, "JPEG", quality=PHOTO_QUALITY, exif=exif)
     return buffer.getvalue()
 
 
 def _draw_scene(seed: int) -> Image.Image:
-    """A gradient sky over a few walls, roofs and round things: different enough per seed for the hashes."""
+    """A mosaic shaded from one colour to another, under a few walls, roofs and round things.
+
+    The mosaic's blocks are what keep perceptual hashes apart: flat colours alone leave most of a dHash's
+    bits equal between pictures, and two scenes could pass for the same photo.
+    """
     rng = random.Random(seed)
     width, height = PHOTO_SIZE
 
     def colour():
         return rng.randrange(256), rng.randrange(256), rng.randrange(256)
 
-    image = Image.new("RGB", PHOTO_SIZE)
-    draw = ImageDraw.Draw(image)
-    # The gradient in bands: drawing them is far cheaper than resizing a smooth gradient to the photo size.
     first, last = colour(), colour()
-    vertical = rng.random() < 0.5
-    for band in range(GRADIENT_BANDS):
-        share = band / (GRADIENT_BANDS - 1)
-        fill = tuple(round(a + (b - a) * share) for a, b in zip(first, last, strict=True))
-        start, end = (height if vertical else width) * band // GRADIENT_BANDS, \
-            (height if vertical else width) * (band + 1) // GRADIENT_BANDS
-        draw.rectangle((0, start, width, end) if vertical else (start, 0, end, height), fill=fill)
-    for _ in range(rng.randrange(4, 8)):
+    columns, rows = MOSAIC
+    blocks = Image.new("RGB", MOSAIC)
+    for row in range(rows):
+        share = row / (rows - 1)
+        for column in range(columns):
+            blocks.putpixel((column, row), tuple(
+                max(0, min(255, round(a + (b - a) * share) + rng.randrange(-70, 71)))
+                for a, b in zip(first, last, strict=True)))
+    image = blocks.resize(PHOTO_SIZE, Image.Resampling.NEAREST)
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.randrange(3, 6)):
         left, top = rng.randrange(-100, width - 60), rng.randrange(-60, height - 60)
-        right, bottom = left + rng.randrange(80, 420), top + rng.randrange(60, 320)
+        right, bottom = left + rng.randrange(60, 300), top + rng.randrange(50, 240)
         shape = rng.choice(("wall", "roof", "round"))
         if shape == "wall":
             draw.rectangle((left, top, right, bottom), fill=colour())
