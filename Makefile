@@ -40,7 +40,7 @@ run: seed-demo
 
 ## make test: install the dev requirements and run the suite (TEST_DATABASE_URL adds PostgreSQL).
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
