@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from stdnum.cn import ric
 
 from extensions import db
@@ -229,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refused: {error}", file=sys.stderr)
             return 2
         elapsed = time.perf_counter() - began
+        # Planner statistics after a bulk load: without them PostgreSQL picks nested loops over the
+        # 100k visits and the dashboard takes seconds instead of a few hundred milliseconds.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
     print(", ".join(f"{name} {count:,}" for name, count in counts.items()) + f" in {elapsed:.1f} s")
     return 0
 
