@@ -165,7 +165,7 @@ def seed_demo(logins_path: Path, *, if_empty: bool = False) -> DemoResult:
                                  latitude=village.latitude, longitude=village.longitude)
     # add_station derives the city from the code but cannot know its name.
     city = db.session.scalar(select(Region).where(Region.code == CITY_CODE))
-    if city is not None and not city.name:
+    if city is not None and city.name in ("", city.code):
         city.name = CITY_NAME
     db.session.commit()
     logins = _create_accounts()

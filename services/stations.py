@@ -11,11 +11,12 @@ from services.geo import check_wgs84
 
 
 def _region(code: str, name: str, level: str, parent: Region | None) -> Region:
+    """Find a region by its official code or create it; an unknown name shows as the code until one is given."""
     region = db.session.scalar(select(Region).where(Region.code == code))
     if region is None:
-        region = Region(code=code, name=name, level=level, parent=parent)
+        region = Region(code=code, name=name or code, level=level, parent=parent)
         db.session.add(region)
-    elif name and region.name != name and not region.name:
+    elif name and region.name in ("", region.code):
         region.name = name
     return region
 
