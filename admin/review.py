@@ -36,7 +36,14 @@ from models.enums import (
 )
 from services.errors import NotFound, ServiceError
 from services.photo_delivery import photo_variant_response
-from services.review import QueueFilters, bulk_approve, review_queue_page, review_record, review_visit
+from services.review import (
+    QueueFilters,
+    bulk_approve,
+    next_to_review,
+    review_queue_page,
+    review_record,
+    review_visit,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 QUEUE_PAGE_SIZE = 50
@@ -255,7 +262,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
 
     @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))
     def review(self, visit_id: int, review_action: str):
-        """Approve, reject, return or reopen one visit, then go back to the queue (or stay, if refused)."""
+        """Approve, reject, return or reopen one visit, then open the next record of the queue (or stay, if refused)."""
         try:
             comment = ReviewActionSchema().load(request.form)["comment"]
             review_visit(current_user, visit_id, review_action, comment)
@@ -268,7 +275,10 @@ class ReviewQueueView(SecureView, ActionsMixin):
             flash(error.message, "error")
         else:
             flash(str(REVIEW_ACTION_DONE[review_action]) % {"id": visit_id}, "success")
-            return redirect(url_for(".index"))
+            following = next_to_review(current_user)
+            if following is None:
+                return redirect(url_for(".index"))
+            return redirect(url_for(".record", visit_id=following))
         return redirect(url_for(".record", visit_id=visit_id))
 
     @expose("/photo/<int:photo_id>/<any(display, thumb):variant>")

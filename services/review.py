@@ -167,6 +167,17 @@ def review_queue_query(user: User, filters: QueueFilters | None = None) -> Selec
     )
 
 
+def next_to_review(reviewer: User) -> int | None:
+    """The id of the visit at the head of the reviewer's queue that they may decide, or None when it is empty.
+
+    After a decision the reviewer goes straight on to the next record instead of back to the list.
+    """
+    statement = review_queue_query(reviewer).where(
+        Visit.worker_id != reviewer.id, ~Visit.coworkers.any(User.id == reviewer.id)
+    )
+    return db.session.scalar(statement.with_only_columns(Visit.id).limit(1))
+
+
 def review_queue_page(user: User, filters: QueueFilters | None, page: int = 1, page_size: int = 50) -> QueuePage:
     """One page of the queue with everything its rows show loaded up front (a fixed number of queries)."""
     statement = review_queue_query(user, filters)

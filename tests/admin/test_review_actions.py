@@ -124,3 +124,14 @@ def test_an_overlong_comment_is_refused(client, station, reviewer):
     visit = make_reviewable_visit(make_worker(station))
     assert "意见不能超过" in post_action(client, visit, "reject", "长" * 2001).get_data(as_text=True)
     assert state_of(visit) == ("submitted", 0, 0)
+
+
+def test_after_a_decision_the_next_record_of_the_queue_opens(client, station, reviewer):
+    worker = make_worker(station)
+    first, second = make_reviewable_visit(worker), make_reviewable_visit(worker)
+    token = csrf_token_from(client.get(f"/admin/review/visit/{first.id}").get_data(as_text=True))
+    response = client.post(f"/admin/review/visit/{first.id}/approve", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/admin/review/visit/{second.id}")
+    response = client.post(f"/admin/review/visit/{second.id}/approve", data={"csrf_token": token})
+    assert response.headers["Location"].endswith("/admin/review/")
