@@ -128,6 +128,21 @@ def urgency_key(schedule_columns) -> tuple:
     return case((schedule_columns.pending_visits > 0, 1), else_=0), schedule_columns.next_due_day
 
 
+def _people_with_schedule(user: User, as_of: datetime) -> tuple[Select, Subquery, int]:
+    """The user's scoped people joined to their schedule, selected in the row shape due_statuses() reads.
+
+    Returns the statement, the schedule subquery (to filter and order on) and today's day number.
+    """
+    schedule = schedule_subquery(as_of, station_ids_in_scope(user))
+    today = day_number(local_date(as_of))
+    statement = (
+        select(Beneficiary, schedule.c.interval_days, schedule.c.last_approved_at, schedule.c.next_due_day,
+               (today - schedule.c.next_due_day).label("days_overdue"), schedule.c.pending_visits)
+        .join(schedule, schedule.c.beneficiary_id == Beneficiary.id)
+    )
+    return statement, schedule, today
+
+
 def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0,
                             near: tuple[float, float] | None = None) -> Select:
     """The user's scoped active beneficiaries who are due a visit by `as_of` (+ within_days), most urgent first.
@@ -141,14 +156,8 @@ def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0
     without a home location last), then that same urgency. The order always ends with Beneficiary.id,
     so the statement can be paginated by the caller.
     """
-    schedule = schedule_subquery(as_of, station_ids_in_scope(user))
-    today = day_number(local_date(as_of))
-    statement = (
-        select(Beneficiary, schedule.c.interval_days, schedule.c.last_approved_at, schedule.c.next_due_day,
-               (today - schedule.c.next_due_day).label("days_overdue"), schedule.c.pending_visits)
-        .join(schedule, schedule.c.beneficiary_id == Beneficiary.id)
-        .where(schedule.c.next_due_day <= today + within_days)
-    )
+    statement, schedule, today = _people_with_schedule(user, as_of)
+    statement = statement.where(schedule.c.next_due_day <= today + within_days)
     urgency = urgency_key(schedule.c)
     if near is not None:
         statement = statement.order_by(Beneficiary.home_latitude.is_(None), _squared_distance(near), *urgency)
@@ -198,13 +207,9 @@ def due_statuses_of(beneficiaries: Sequence[Beneficiary], as_of: datetime) -> di
 
 def most_overdue(user: User, as_of: datetime, limit: int = 10) -> list[DueStatus]:
     """The user's scoped people most overdue for a visit (overdue only, the longest first)."""
-    schedule = schedule_subquery(as_of, station_ids_in_scope(user))
-    today = day_number(local_date(as_of))
+    statement, schedule, today = _people_with_schedule(user, as_of)
     statement = (
-        select(Beneficiary, schedule.c.interval_days, schedule.c.last_approved_at, schedule.c.next_due_day,
-               (today - schedule.c.next_due_day).label("days_overdue"), schedule.c.pending_visits)
-        .join(schedule, schedule.c.beneficiary_id == Beneficiary.id)
-        .where(schedule.c.next_due_day < today)
+        statement.where(schedule.c.next_due_day < today)
         .order_by(schedule.c.next_due_day, Beneficiary.id)
         .limit(limit)
     )

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
 
 from api.parsing import load_query
-from api.v1.schemas import GpsSchema, PageQuerySchema
+from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
 from services.beneficiary_search import BeneficiaryHit, search_beneficiaries
@@ -45,11 +45,6 @@ class BeneficiaryQuerySchema(PageQuerySchema):
     due = fields.Bool(load_default=False, metadata={
         "description": "1: only the people due a visit — next due date today or earlier (Beijing calendar) — "
                        "most urgent first, or nearest first with `near`"})
-
-
-class PlaceRefSchema(Schema):
-    id = fields.Int()
-    name = fields.Str()
 
 
 class LabelledCodeSchema(Schema):
@@ -110,8 +105,8 @@ class BeneficiaryItemSchema(Schema):
     age = fields.Int(allow_none=True)
     categories = fields.List(fields.Nested(LabelledCodeSchema))
     risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True)
-    station = fields.Nested(PlaceRefSchema)
-    service_point = fields.Nested(PlaceRefSchema, allow_none=True)
+    station = fields.Nested(NamedRefSchema)
+    service_point = fields.Nested(NamedRefSchema, allow_none=True)
     address = fields.Str()
     home = fields.Nested(GpsSchema, allow_none=True)
     phone = fields.Str(allow_none=True)

@@ -56,6 +56,13 @@ class PageQuerySchema(Schema):
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class NamedRefSchema(Schema):
+    """A reference to a record by id, with its name for display (a person, a station, a service point)."""
+
+    id = fields.Int()
+    name = fields.Str()
+
+
 class GpsSchema(Schema):
     lat = fields.Float()
     lon = fields.Float()

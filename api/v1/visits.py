@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, url_for
 from marshmallow import EXCLUDE, Schema, fields
 
 from api.parsing import load_json, load_query
-from api.v1.schemas import PageQuerySchema, PhotoSchema
+from api.v1.schemas import NamedRefSchema, PageQuerySchema, PhotoSchema
 from api.v1.security import current_user, token_required
 from models.enums import (
     COORD_TYPES,
@@ -104,11 +104,6 @@ class VisitListQuerySchema(PageQuerySchema):
     updated_since = fields.AwareDateTime(load_default=None, format="iso",
                                          metadata={"description": "Only visits changed at or after this time "
                                                                   "(URL-encode the + of an offset, or use Z)"})
-
-
-class NamedRefSchema(Schema):
-    id = fields.Int()
-    name = fields.Str()
 
 
 class LocationSchema(Schema):
