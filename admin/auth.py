@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, Length
 
 from admin.base import REVIEWER_ROLES
 from admin.i18n import choose_locale
-from services.accounts import authenticate, record_logout
+from services.accounts.credentials import authenticate
+from services.accounts.users import record_logout
 from services.errors import ServiceError, TooManyRequests
 
 LAST_SEEN_KEY = "admin_last_seen"

@@ -19,15 +19,15 @@ from admin.i18n import enum_label, list_separator
 from admin.review import QueueQuerySchema
 from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
 from services.errors import Forbidden, NotFound, ServiceError
-from services.exports import (
+from services.registry.roster_xlsx import check_roster_upload, commit_roster_upload
+from services.reporting.exports import (
     EXPORT_FORMATS,
     MAX_REASON_LENGTH,
     BeneficiaryExportFilters,
     export_beneficiaries,
     export_visits,
 )
-from services.review import QueueFilters, queue_filter_choices
-from services.roster_xlsx import check_roster_upload, commit_roster_upload
+from services.visits.review import QueueFilters, queue_filter_choices
 
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": lazy_gettext("GeoJSON (map)")}
 

@@ -31,11 +31,11 @@ from models.enums import (
     RISK_TIERS,
     ROLES,
 )
-from services.accounts import create_user, deactivate_user, set_password, update_user
-from services.beneficiaries import reveal_id_number, save_beneficiary
+from services.accounts.users import create_user, deactivate_user, set_password, update_user
 from services.errors import NotFound, ServiceError
 from services.permissions import scope_beneficiaries, scope_users
-from services.stations import add_station
+from services.registry.people import reveal_id_number, save_beneficiary
+from services.registry.stations import add_station
 
 MANAGEMENT = lazy_gettext("Management")
 
@@ -263,7 +263,7 @@ class StationForm(AdminSecureForm):
 
 
 class StationView(AdminOnlyModelView):
-    """社工站: created through services.stations.add_station, which derives the region path from the code."""
+    """社工站: created through services.registry.stations.add_station, which derives the region path from the code."""
 
     column_list = ("code", "name", "region", "latitude", "longitude", "created_at")
     column_searchable_list = ("code", "name")

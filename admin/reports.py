@@ -20,10 +20,10 @@ from admin.i18n import enum_label, list_separator
 from extensions import db
 from models import CategorySchedule, utcnow
 from models.enums import BENEFICIARY_CATEGORIES
-from services.dashboard import build_dashboard
 from services.errors import ServiceError
-from services.reports import FIGURE_COLUMNS, build_report, report_csv, report_scopes, report_xlsx
-from services.schedules import (
+from services.reporting.dashboard import build_dashboard
+from services.reporting.reports import FIGURE_COLUMNS, build_report, report_csv, report_scopes, report_xlsx
+from services.reporting.schedules import (
     MAX_INTERVAL_DAYS,
     MIN_INTERVAL_DAYS,
     ensure_category_schedules,
@@ -34,9 +34,9 @@ from services.schedules import (
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"xlsx": XLSX_MIME, "csv": "text/csv; charset=utf-8"}
-# The dashboard's periods (services.dashboard.PERIODS keys) as the page names them.
+# The dashboard's periods (services.reporting.dashboard.PERIODS keys) as the page names them.
 PERIOD_LABELS = {"today": lazy_gettext("Today"), "week": lazy_gettext("This week"), "month": lazy_gettext("This month")}
-# The report table's headers per figure (services.reports.FIGURE_COLUMNS names). The XLSX and CSV downloads keep
+# The report table's headers per figure (services.reporting.reports.FIGURE_COLUMNS names). The downloads keep
 # the service's Chinese headers: they are filed with the bureau, whose forms are in Chinese whatever the page shows.
 FIGURE_LABELS = {
     "approved_visits": lazy_gettext("Approved visit records"),

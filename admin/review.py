@@ -35,8 +35,8 @@ from models.enums import (
     WARNING_CODES,
 )
 from services.errors import NotFound, ServiceError
-from services.photo_delivery import photo_variant_response
-from services.review import (
+from services.photos.delivery import photo_variant_response
+from services.visits.review import (
     QueueFilters,
     bulk_approve,
     next_to_review,
@@ -56,7 +56,7 @@ REVIEW_ACTION_DONE = {
     "return": lazy_gettext("Visit record #%(id)d returned for more information"),
     "reopen": lazy_gettext("Visit record #%(id)d reopened"),
 }
-# Why a bulk approval left a visit alone (services.review.BulkReport.skipped's keys), as the reviewer reads it.
+# Why a bulk approval left a visit alone (services.visits.review.BulkReport.skipped's keys), as the reviewer reads it.
 SKIP_REASON_LABELS = {
     "has_warnings": lazy_gettext("has warnings"),
     "not_submitted": lazy_gettext("not pending review"),
@@ -64,7 +64,7 @@ SKIP_REASON_LABELS = {
     "not_found": lazy_gettext("not found or outside your stations"),
     "changed_meanwhile": lazy_gettext("already handled by someone else"),
 }
-# The record page's map legend, per services.review.MapPoint kind.
+# The record page's map legend, per services.visits.review.MapPoint kind.
 MAP_POINT_LABELS = {"checkin": lazy_gettext("Check-in location"), "home": lazy_gettext("Registered address")}
 
 

@@ -26,7 +26,7 @@ from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 from models import Beneficiary, BeneficiaryCategory, Region, ServicePoint, Station, User, Visit
 from models.enums import BENEFICIARY_CATEGORIES, KINDS_WITH_BENEFICIARY
-from services.accounts import hash_password
+from services.accounts.credentials import hash_password
 
 # Shares of visit kinds and states, after the seed's figures (home visits dominate by far).
 KIND_WEIGHTS = {"home_visit": 70, "care_call": 8, "case_service": 6, "community_activity": 6, "policy_outreach": 4,

@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from config import Config
-from services.photos import PhotoLimits, process_photo_bytes
+from services.photos.pipeline import PhotoLimits, process_photo_bytes
 
 DEFAULT_PHOTO = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "photos" / "phone" / "12mp_4032x3024.jpg"
 

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from extensions import db
 from factory import create_app
 from models import Region, User, Visit, utcnow
-from services.coverage import due_beneficiaries_query
-from services.dashboard import build_dashboard
-from services.reports import build_report, report_xlsx
-from services.schedules import local_date
+from services.reporting.coverage import due_beneficiaries_query
+from services.reporting.dashboard import build_dashboard
+from services.reporting.reports import build_report, report_xlsx
+from services.reporting.schedules import local_date
 
 
 def median_seconds(task: Callable[[], object], runs: int) -> float:

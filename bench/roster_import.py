@@ -4,7 +4,7 @@
 
 The workbook is the bureau's kind (a title row, Chinese header variants, two categories in one cell,
 villages, phones, coordinates), written with openpyxl's write-only mode. The import is the one the
-admin page and the CLI run (services.roster_xlsx.import_roster): read in read-only mode, validated
+admin page and the CLI run (services.registry.roster_xlsx.import_roster): read in read-only mode, validated
 row by row, upserted with batched statements. Without --database-url a fresh SQLite file in a
 temporary folder is used; a given database gets its schema from the migrations and bench stations.
 """
@@ -26,8 +26,8 @@ from sqlalchemy import select
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 from models import Station
-from services.beneficiaries import complete_id_number
-from services.roster_xlsx import import_roster
+from services.registry.fields import complete_id_number
+from services.registry.roster_xlsx import import_roster
 
 STATIONS = 20
 HEADER = ["序号", "姓名", "公民身份号码", "人员类别", "乡镇（街道）", "村(社区)", "家庭住址", "手机号", "东经", "北纬"]

@@ -3,7 +3,7 @@
 from flask import Flask
 
 from cli.beneficiaries import beneficiaries_group
-from cli.demo import seed_demo_command
+from cli.demo.commands import seed_demo_command
 from cli.photos import photos_group
 from cli.stations import stations_group
 from cli.users import users_group

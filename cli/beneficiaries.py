@@ -3,7 +3,7 @@
 import click
 
 from cli.errors import refusals_as_click_errors
-from services.roster_xlsx import import_roster
+from services.registry.roster_xlsx import import_roster
 
 
 @click.group("beneficiaries", help="Manage the registry of people served (服务对象).")

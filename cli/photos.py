@@ -5,7 +5,7 @@ from datetime import timedelta
 import click
 
 from cli.errors import refusals_as_click_errors
-from services.photos import prune_orphan_files
+from services.photos.prune import prune_orphan_files
 
 
 @click.group("photos", help="Maintain stored photos.")

@@ -3,7 +3,7 @@
 import click
 
 from cli.errors import refusals_as_click_errors
-from services.stations import add_station
+from services.registry.stations import add_station
 
 
 @click.group("stations", help="Manage township stations (社工站).")

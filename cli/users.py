@@ -4,7 +4,7 @@ import click
 
 from cli.errors import refusals_as_click_errors
 from models.enums import ROLES
-from services.accounts import create_user, deactivate_user, find_user, set_password
+from services.accounts.users import create_user, deactivate_user, find_user, set_password
 
 
 @click.group("users", help="Manage accounts.")

@@ -15,10 +15,10 @@ from PIL import ExifTags, Image
 from extensions import db
 from models import ApiToken, Beneficiary, Photo, ServicePoint, Station, User, Visit, VisitWarning, utcnow
 from models.enums import WARNING_CODES
-from services.accounts import hash_password, issue_token
-from services.beneficiaries import complete_id_number
-from services.photos import phash_bands
-from services.visits import submit_visit
+from services.accounts.credentials import hash_password, issue_token
+from services.photos.pipeline import phash_bands
+from services.registry.fields import complete_id_number
+from services.visits.submission import submit_visit
 
 PASSWORD = "correct-horse-42"
 # Hashing with scrypt costs ~50 ms; tests make many users, so they share one hash.
@@ -167,7 +167,7 @@ def visit_body(worker: User, beneficiary: Beneficiary | None = None, **overrides
 
 
 def make_visit(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> Visit:
-    """A visit submitted through services.visits.submit_visit (so warnings and the submit event exist)."""
+    """A visit submitted through services.visits.submission.submit_visit (so warnings and the submit event exist)."""
     received_at = overrides.pop("received_at", None)
     visit, _ = submit_visit(worker, visit_body(worker, beneficiary, **overrides), received_at=received_at)
     return visit

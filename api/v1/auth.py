@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from api.parsing import load_json
 from api.v1.schemas import TokenSchema
 from api.v1.security import current_token, token_required
-from services.accounts import authenticate, issue_token, revoke_token
+from services.accounts.credentials import authenticate, issue_token, revoke_token
 
 
 class LoginSchema(Schema):

@@ -9,8 +9,8 @@ from api.parsing import load_query
 from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
-from services.beneficiary_search import BeneficiaryHit, search_beneficiaries
-from services.coverage import DueStatus
+from services.registry.search import BeneficiaryHit, search_beneficiaries
+from services.reporting.coverage import DueStatus
 
 
 class LatLonField(fields.String):

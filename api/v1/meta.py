@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify
 from marshmallow import Schema, fields, pre_dump
 
 from models import enums
-from services.photos import MIME_TYPES as PHOTO_MIME_TYPES
+from services.photos.pipeline import MIME_TYPES as PHOTO_MIME_TYPES
 
 # Response key → vocabulary of models/enums.py; the warning codes carry a severity besides their labels.
 VOCABULARIES = {

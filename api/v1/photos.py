@@ -6,8 +6,8 @@ from werkzeug.datastructures import FileStorage
 
 from api.v1.schemas import PhotoSchema
 from api.v1.security import current_user, token_required
-from services.photo_delivery import photo_variant_response
-from services.photos import store_photo
+from services.photos.delivery import photo_variant_response
+from services.photos.intake import store_photo
 
 
 class UploadedFileField(fields.Field):

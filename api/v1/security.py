@@ -5,7 +5,7 @@ from functools import wraps
 from flask import g, request
 
 from models import ApiToken, User
-from services.accounts import user_for_token
+from services.accounts.credentials import user_for_token
 from services.errors import Unauthorized
 
 

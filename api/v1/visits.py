@@ -16,7 +16,7 @@ from models.enums import (
     VISIT_KINDS,
     VISIT_STATUSES,
 )
-from services.visits import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
+from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 
 
 def _enum(vocabulary, description: str | None = None) -> dict:

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
 from api.v1.schemas import ErrorBodySchema, TokenSchema
-from services.wechat import IssuedLogin, WechatUnbound, bind_wechat, login_with_wechat
+from services.accounts.wechat import IssuedLogin, WechatUnbound, bind_wechat, login_with_wechat
 
 
 class WechatLoginSchema(Schema):

@@ -7,7 +7,7 @@ from werkzeug.routing import AnyConverter
 
 from extensions import db
 from models import AuditEvent, User
-from services.accounts import deactivate_user
+from services.accounts.users import deactivate_user
 from tests.admin.conftest import csrf_token_from, redirects_to_login
 from tests.factories import PASSWORD, make_admin, make_station, make_supervisor, make_worker
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import AuditEvent
-from services.review import QueueFilters, review_queue_query
+from services.visits.review import QueueFilters, review_queue_query
 from tests.admin.conftest import redirects_to_login
 from tests.factories import (
     make_admin,

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import ApiToken, AuditEvent, Beneficiary, Station, User
-from services.accounts import authenticate, deactivate_user
+from services.accounts.credentials import authenticate
+from services.accounts.users import deactivate_user
 from tests.admin.conftest import redirects_to_login
 from tests.factories import (
     auth_headers,

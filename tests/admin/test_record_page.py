@@ -11,8 +11,8 @@ from PIL import Image
 from extensions import db
 from models import VisitWarning, utcnow
 from services.geo import to_gcj02
-from services.photos import store_photo
-from services.review import approve_visit
+from services.photos.intake import store_photo
+from services.visits.review import approve_visit
 from tests.factories import (
     make_admin,
     make_beneficiary,

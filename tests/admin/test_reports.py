@@ -12,7 +12,7 @@ from extensions import db
 from models import AuditEvent, CategorySchedule
 from tests.admin.conftest import csrf_token_from
 from tests.factories import make_supervisor, make_worker
-from tests.services.report_fixture import build_city
+from tests.services.reporting.report_fixture import build_city
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import ReviewEvent, Visit, utcnow
-from services.photos import store_photo
+from services.photos.intake import store_photo
 from tests.admin.conftest import csrf_token_from
 from tests.factories import (
     make_beneficiary,

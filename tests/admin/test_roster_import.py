@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import AuditEvent, Beneficiary
-from services.beneficiaries import complete_id_number
+from services.registry.fields import complete_id_number
 from tests.admin.conftest import redirects_to_login
 from tests.factories import make_admin, make_station, make_supervisor, roster_xlsx_bytes
 

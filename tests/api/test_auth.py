@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import ApiToken, LoginAttempt
-from services.accounts import deactivate_user
+from services.accounts.users import deactivate_user
 from tests.factories import PASSWORD, auth_headers, expire_tokens, make_worker
 
 

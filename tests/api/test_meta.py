@@ -3,7 +3,7 @@
 import pytest
 
 from models import enums
-from services.photos import MIME_TYPES
+from services.photos.pipeline import MIME_TYPES
 
 VOCABULARY_KEYS = {
     "roles": enums.ROLES,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Photo, Visit, utcnow
-from services import workflow
+from services.visits import workflow
 from tests.factories import (
     PASSWORD,
     auth_headers,

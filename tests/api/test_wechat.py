@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import User
-from services.wechat import make_bind_ticket
+from services.accounts.wechat import make_bind_ticket
 from tests.factories import PASSWORD, make_worker
 from tests.services.test_wechat import APP_SECRET, SESSION_KEY, Code2SessionStandIn
 

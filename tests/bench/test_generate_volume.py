@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from bench.generate_volume import DatabaseNotEmpty, Volume, generate
 from extensions import db
 from models import Beneficiary, Region, Station, User, Visit
-from services.reports import build_report
-from services.schedules import local_date
+from services.reporting.reports import build_report
+from services.reporting.schedules import local_date
 
 TINY = Volume(counties=2, stations=4, villages_per_station=3, workers_per_station=2, supervisors=2,
               beneficiaries=40, visits=300, days=60, seed=7)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import AuditEvent, Beneficiary, ServicePoint
-from services.beneficiaries import complete_id_number
+from services.registry.fields import complete_id_number
 from tests.factories import make_station
 
 HEADER = "name,id_number,gender,birth_date,categories,station_code,village,address,lat,lon,phone"

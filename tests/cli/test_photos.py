@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from models import utcnow
-from services.photos import store_photo
+from services.photos.intake import store_photo
 from services.storage import get_storage
 from tests.factories import image_bytes, make_worker
 

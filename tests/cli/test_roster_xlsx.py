@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Beneficiary
-from services.beneficiaries import complete_id_number
+from services.registry.fields import complete_id_number
 from tests.factories import make_station, roster_xlsx_bytes
 
 ZHANG = complete_id_number("44090219500301001")

@@ -1,0 +1,1 @@
+"""Accounts: credentials and tokens, user administration, WeChat login."""

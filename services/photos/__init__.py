@@ -1,0 +1,1 @@
+"""Photos: the pure pipeline, intake into storage, delivery of served copies, pruning."""

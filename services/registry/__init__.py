@@ -1,0 +1,1 @@
+"""The registry: people served, their field checks and imports, search, stations and villages."""

@@ -1,0 +1,280 @@
+"""Field checks of the registry of people served (服务对象), shared by the admin's form and every import.
+
+A person refused by one entry point is refused by all, with the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+
+from pypinyin import Style, lazy_pinyin
+from stdnum.cn import ric
+
+from models import User
+from models.enums import BENEFICIARY_CATEGORIES, RISK_TIERS
+from services.errors import Forbidden, Invalid
+from services.geo import check_wgs84
+
+MAX_NAME_LENGTH = 64
+MAX_ADDRESS_LENGTH = 255
+MAX_VILLAGE_LENGTH = 64
+MAX_PHONE_LENGTH = 32
+MAX_REASON_LENGTH = 500
+
+# Polyphonic characters whose reading as a surname differs from their common reading (区 is Ou in
+# Guangdong, 覃 is Qin), so that a worker typing "ozq" finds 区志强.
+_SURNAME_INITIALS = {
+    "曾": "z", "单": "s", "解": "x", "仇": "q", "查": "z", "区": "o", "乐": "y", "覃": "q", "翟": "z",
+    "召": "s", "种": "c", "繁": "p", "秘": "b",
+}
+_GENDERS = {"male": "male", "m": "male", "男": "male", "female": "female", "f": "female", "女": "female"}
+_CATEGORY_SEPARATORS = re.compile(r"[;；、]")
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+)
+_EXCEL_SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,}")
+
+
+class FieldProblem(Exception):
+    """A refused field value: a stable code for programs and a message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- pinyin initials -------------------------------------------------------------------------------------------
+
+
+def name_initials(name: str) -> str:
+    """The lowercase first letters of a name's pinyin, for phone search: 张小明 → "zxm", 区志强 → "ozq".
+
+    Latin words count by their first letter; punctuation such as the middle dot of 阿依古丽·买买提 is dropped.
+    """
+    name = (name or "").strip()
+    letters = []
+    if name and name[0] in _SURNAME_INITIALS:
+        letters.append(_SURNAME_INITIALS[name[0]])
+        name = name[1:]
+    for piece in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"):
+        # Characters pypinyin does not know come back as whole runs ("Tom "): keep each word's first letter.
+        letters.extend(word[0].lower() for word in re.findall(r"[0-9A-Za-z]+", piece))
+    return "".join(letters)[:MAX_NAME_LENGTH]
+
+
+# --- field checks, shared by the form and the imports -------------------------------------------------------------
+
+
+def clean_text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def validate_id_number(value) -> str:
+    """Normalise a resident ID number (full-width digits, lowercase x) and check it against GB 11643.
+
+    Checks the length, the format, the check digit and the birth date. The place code is not checked:
+    python-stdnum's table dates each county code, and elderly people's numbers, issued in the 1980s,
+    carry codes younger than their birth year, so that check would refuse real people.
+    """
+    number = unicodedata.normalize("NFKC", clean_text(value)).replace(" ", "").upper()
+    if not number:
+        raise FieldProblem("missing", "身份证号不能为空")
+    if _EXCEL_SCIENTIFIC.fullmatch(number):
+        raise FieldProblem("id_number_mangled", "身份证号被 Excel 转成了科学计数法，请把该列设为文本后重新导出")
+    if len(number) != 18:
+        raise FieldProblem("id_number_length", f"身份证号应为 18 位（现为 {len(number)} 位）")
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
+        raise FieldProblem("id_number_format", "身份证号只能由数字组成，最后一位可为 X")
+    # python-stdnum's calc_check_digit expects the full number and ignores its last character.
+    if number[-1] != ric.calc_check_digit(number):
+        raise FieldProblem("id_number_checksum", "身份证号校验位错误")
+    try:
+        born = birth_date_from_id_number(number)
+    except ValueError:
+        raise FieldProblem("id_number_birth_date", "身份证号中的出生日期无效") from None
+    if born.year < 1900 or born > date.today():
+        raise FieldProblem("id_number_birth_date", "身份证号中的出生日期无效")
+    return number
+
+
+def complete_id_number(first_17_digits: str) -> str:
+    """Append the GB 11643 check digit to the first 17 digits of an ID number."""
+    # python-stdnum's calc_check_digit expects a whole number and ignores its last character.
+    return first_17_digits + ric.calc_check_digit(first_17_digits + "0")
+
+
+def birth_date_from_id_number(number: str) -> date:
+    """The birth date digits 7-14 of an ID number encode; ValueError when they are no date."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def gender_from_id_number(number: str) -> str:
+    """The gender a valid ID number encodes: the 17th digit is odd for men."""
+    return "male" if int(number[16]) % 2 else "female"
+
+
+def parse_gender(value) -> str | None:
+    """male/female from 男/女, male/female or m/f; None when blank."""
+    text = clean_text(value).lower()
+    if not text:
+        return None
+    if text not in _GENDERS:
+        raise FieldProblem("gender", f"性别“{clean_text(value)}”无效，应为 男 或 女")
+    return _GENDERS[text]
+
+
+def parse_date(value) -> date | None:
+    """A date from a date, or from text such as 1950-03-01, 1950/3/1, 1950年3月1日 or 19500301; None when blank."""
+    if isinstance(value, date):
+        return value
+    text = unicodedata.normalize("NFKC", clean_text(value))
+    if not text:
+        return None
+    for pattern in _DATE_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match:
+            try:
+                parsed = date(*(int(part) for part in match.groups()))
+            except ValueError:
+                break
+            if parsed.year >= 1900 and parsed <= date.today():
+                return parsed
+            break
+    raise FieldProblem("date", f"日期“{text}”无效，应如 1950-03-01")
+
+
+def _category_lookup() -> dict[str, str]:
+    lookup = {}
+    for code, labels in BENEFICIARY_CATEGORIES.items():
+        lookup[code] = code
+        lookup[labels["zh"]] = code
+        lookup[labels["en"].lower()] = code
+    return lookup
+
+
+_CATEGORIES_BY_NAME = _category_lookup()
+
+
+def parse_categories(value) -> list[str]:
+    """Category codes from a list, or from text separated by ; ； or 、 — codes or Chinese labels (低保)."""
+    pieces = _CATEGORY_SEPARATORS.split(value) if isinstance(value, str) else list(value or ())
+    codes, unknown = [], []
+    for piece in (clean_text(piece) for piece in pieces):
+        if not piece:
+            continue
+        code = _CATEGORIES_BY_NAME.get(piece) or _CATEGORIES_BY_NAME.get(piece.lower())
+        if code is None:
+            unknown.append(piece)
+        elif code not in codes:
+            codes.append(code)
+    if unknown:
+        raise FieldProblem("unknown_category", "未知类别：" + "、".join(f"“{name}”" for name in unknown))
+    if not codes:
+        raise FieldProblem("missing", "至少需要一个类别")
+    return sorted(codes)
+
+
+def _risk_tier_lookup() -> dict[str, str]:
+    lookup = {}
+    for code, labels in RISK_TIERS.items():
+        lookup[code] = code
+        lookup[labels["zh"]] = code
+        lookup[labels["zh"].split("（")[0]] = code  # 高风险 for 高风险（每周）
+    return lookup
+
+
+_RISK_TIERS_BY_NAME = _risk_tier_lookup()
+
+
+def parse_risk_tier(value) -> str | None:
+    """A risk tier code (high/key/general or 高风险/重点/一般); None when blank."""
+    text = clean_text(value)
+    if not text:
+        return None
+    if text.lower() not in _RISK_TIERS_BY_NAME and text not in _RISK_TIERS_BY_NAME:
+        raise FieldProblem("risk_tier", f"风险等级“{text}”无效，应为 高风险、重点 或 一般")
+    return _RISK_TIERS_BY_NAME.get(text.lower()) or _RISK_TIERS_BY_NAME[text]
+
+
+def _coordinate(value, label: str) -> float | None:
+    if value is None or isinstance(value, int | float):
+        return value
+    text = unicodedata.normalize("NFKC", clean_text(value))
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise FieldProblem("coordinate", f"{label}“{text}”不是数字") from None
+
+
+def parse_home_location(latitude, longitude) -> tuple[float | None, float | None]:
+    """A WGS-84 (lat, lon) pair, or (None, None); one without the other, or off the globe, is refused."""
+    lat, lon = _coordinate(latitude, "纬度"), _coordinate(longitude, "经度")
+    if (lat is None) != (lon is None):
+        raise FieldProblem("coordinate_pair", "经纬度须同时填写或同时留空")
+    if lat is None:
+        return None, None
+    try:
+        check_wgs84(lat, lon)
+    except Invalid:
+        raise FieldProblem("coordinate_range", f"坐标 {lat}, {lon} 超出范围（纬度 ±90，经度 ±180）") from None
+    return lat, lon
+
+
+def parse_name(value) -> str:
+    """A person's name: required, at most 64 characters."""
+    name = clean_text(value)
+    if not name:
+        raise FieldProblem("missing", "姓名不能为空")
+    if len(name) > MAX_NAME_LENGTH:
+        raise FieldProblem("too_long", f"姓名不能超过 {MAX_NAME_LENGTH} 个字")
+    return name
+
+
+def parse_phone(value) -> str | None:
+    """A phone number of digits, spaces, dashes and brackets; None when blank."""
+    phone = unicodedata.normalize("NFKC", clean_text(value))
+    if not phone:
+        return None
+    if len(phone) > MAX_PHONE_LENGTH or not _PHONE.fullmatch(phone):
+        raise FieldProblem("phone", f"电话“{phone}”格式不正确")
+    return phone
+
+
+def bounded_text(value, limit: int, label: str) -> str:
+    text = clean_text(value)
+    if len(text) > limit:
+        raise FieldProblem("too_long", f"{label}不能超过 {limit} 个字")
+    return text
+
+
+class FieldChecker:
+    """Runs field checks, keeping every problem instead of stopping at the first."""
+
+    def __init__(self):
+        self.problems: list[tuple[str, FieldProblem]] = []
+
+    def run(self, key: str, check: Callable, *args):
+        try:
+            return check(*args)
+        except FieldProblem as problem:
+            self.problems.append((key, problem))
+            return None
+
+    def refuse(self, key: str, code: str, message: str) -> None:
+        self.problems.append((key, FieldProblem(code, message)))
+
+
+def ensure_may_edit_registry(actor: User | None) -> None:
+    # actor None is the command line or the demo seeder, run by whoever operates the server.
+    if actor is not None and actor.role != "admin":
+        raise Forbidden("只有管理员可以修改服务对象名册", code="admin_only")
+
+

@@ -1,0 +1,168 @@
+"""One person of the registry: the admin's save, revealing a full ID number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from models import Beneficiary, ServicePoint, Station, User
+from models.enums import BENEFICIARY_STATUSES
+from services.audit import record_audit
+from services.errors import Invalid, NotFound
+from services.permissions import can_reveal_id_number
+from services.registry.fields import (
+    MAX_ADDRESS_LENGTH,
+    MAX_REASON_LENGTH,
+    FieldChecker,
+    birth_date_from_id_number,
+    bounded_text,
+    clean_text,
+    ensure_may_edit_registry,
+    gender_from_id_number,
+    name_initials,
+    parse_categories,
+    parse_date,
+    parse_gender,
+    parse_home_location,
+    parse_name,
+    parse_phone,
+    parse_risk_tier,
+    validate_id_number,
+)
+
+# --- the admin's form ---------------------------------------------------------------------------------------------
+
+
+def _resolve(data: Mapping, key: str, model, checker: FieldChecker):
+    """The row given as data[key] (an object) or data[key + '_id'] (its id); None when neither or blank."""
+    if data.get(key) is not None:
+        return data[key]
+    row_id = data.get(f"{key}_id")
+    if row_id in (None, ""):
+        return None
+    try:
+        row = db.session.get(model, int(row_id))
+    except (TypeError, ValueError):
+        row = None
+    if row is None:
+        checker.refuse(key, "unknown", "不存在")
+    return row
+
+
+def _given(data: Mapping, key: str) -> bool:
+    return key in data or f"{key}_id" in data
+
+
+def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User | None) -> Beneficiary:
+    """Create (beneficiary None) or edit a person from the admin's form, validate everything, audit, commit.
+
+    data keys (absent keys keep the current value on edit): name, id_number, gender (male/female/男/女),
+    birth_date (date or text), categories (codes or Chinese labels), station or station_id, service_point or
+    service_point_id, address, home_latitude, home_longitude, phone, risk_tier, status. A blank gender or
+    birth date is taken from the ID number. Raises Invalid with every refused field in .fields.
+    """
+    ensure_may_edit_registry(actor)
+    creating = beneficiary is None
+    checker = FieldChecker()
+    values = {}
+    if creating or "name" in data:
+        values["name"] = checker.run("name", parse_name, data.get("name"))
+    id_number = beneficiary.id_number if beneficiary is not None else None
+    if creating or "id_number" in data:
+        id_number = values["id_number"] = checker.run("id_number", validate_id_number, data.get("id_number"))
+    if creating or "categories" in data:
+        values["categories"] = checker.run("categories", parse_categories, data.get("categories"))
+    for key, parse in (("gender", parse_gender), ("birth_date", parse_date)):
+        if creating or key in data:
+            values[key] = checker.run(key, parse, data.get(key))
+    if id_number:
+        if "gender" in values and values["gender"] is None:
+            values["gender"] = gender_from_id_number(id_number)
+        if "birth_date" in values and values["birth_date"] is None:
+            values["birth_date"] = birth_date_from_id_number(id_number)
+    if "home_latitude" in data or "home_longitude" in data:
+        current = (beneficiary.home_latitude, beneficiary.home_longitude) if beneficiary else (None, None)
+        location = checker.run("home_latitude", parse_home_location, data.get("home_latitude", current[0]),
+                               data.get("home_longitude", current[1]))
+        values["home_latitude"], values["home_longitude"] = location or (None, None)
+    for key, parse in (("address", lambda v: bounded_text(v, MAX_ADDRESS_LENGTH, "地址")),
+                       ("phone", parse_phone), ("risk_tier", parse_risk_tier)):
+        if key in data:
+            values[key] = checker.run(key, parse, data.get(key))
+    if "status" in data:
+        if data["status"] in BENEFICIARY_STATUSES:
+            values["status"] = data["status"]
+        else:
+            checker.refuse("status", "status", "状态无效")
+    if creating or _given(data, "station"):
+        values["station"] = _resolve(data, "station", Station, checker)
+        if values["station"] is None and not any(key == "station" for key, _ in checker.problems):
+            checker.refuse("station", "missing", "请选择社工站")
+    if _given(data, "service_point"):
+        values["service_point"] = _resolve(data, "service_point", ServicePoint, checker)
+    _check_service_point_belongs(beneficiary, values, checker)
+    if values.get("id_number") and _id_number_taken(values["id_number"], beneficiary):
+        checker.refuse("id_number", "id_number_taken", "该身份证号已登记")
+    if checker.problems:
+        fields = {}
+        for key, problem in checker.problems:
+            fields.setdefault(key, []).append(problem.message)
+        raise Invalid("服务对象信息有误", fields=fields)
+    return _write_beneficiary(beneficiary, values, actor)
+
+
+def _check_service_point_belongs(beneficiary: Beneficiary | None, values: dict, checker: FieldChecker) -> None:
+    station = values.get("station", beneficiary.station if beneficiary else None)
+    point = values.get("service_point", beneficiary.service_point if beneficiary else None)
+    if station is not None and point is not None and point.station_id != station.id:
+        checker.refuse("service_point", "service_point_station", f"服务点“{point.name}”不属于{station.name}")
+
+
+def _id_number_taken(number: str, beneficiary: Beneficiary | None) -> bool:
+    statement = select(Beneficiary.id).where(Beneficiary.id_number == number)
+    if beneficiary is not None:
+        statement = statement.where(Beneficiary.id != beneficiary.id)
+    return db.session.scalar(statement) is not None
+
+
+def _write_beneficiary(beneficiary: Beneficiary | None, values: dict, actor: User | None) -> Beneficiary:
+    creating = beneficiary is None
+    if creating:
+        beneficiary = Beneficiary(status="active")
+    changed = sorted(key for key, value in values.items() if creating or getattr(beneficiary, key) != value)
+    for key, value in values.items():
+        setattr(beneficiary, key, value)
+    beneficiary.name_initials = name_initials(beneficiary.name)
+    db.session.add(beneficiary)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Invalid("该身份证号已登记", fields={"id_number": ["该身份证号已登记"]}) from None
+    # Field names only: the audit log must not become a second copy of people's ID numbers.
+    record_audit(actor, "beneficiary_changed", beneficiary, created=creating, fields=changed)
+    db.session.commit()
+    return beneficiary
+
+
+# --- revealing an ID number ---------------------------------------------------------------------------------------
+
+
+def reveal_id_number(user: User, beneficiary: Beneficiary, reason: str) -> str:
+    """The full ID number, for a supervisor of the person's station or an admin who gives a reason; audited."""
+    if not can_reveal_id_number(user, beneficiary):
+        raise NotFound("服务对象不存在", code="beneficiary_not_found")
+    reason = clean_text(reason)
+    if not reason:
+        raise Invalid("请填写查看原因", fields={"reason": ["required"]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise Invalid("查看原因过长", fields={"reason": [f"at most {MAX_REASON_LENGTH} characters"]})
+    record_audit(user, "id_number_revealed", beneficiary, reason=reason)
+    db.session.commit()
+    return beneficiary.id_number
+
+

@@ -1,0 +1,1 @@
+"""Reporting: visit schedules, coverage, the dashboard, the bureau's report, exports."""

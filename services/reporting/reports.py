@@ -1,0 +1,319 @@
+"""The bureau's report for any date range: rows per station, per county and a total, as XLSX and CSV.
+
+What is counted (approved visits only, by the local date they started, both ends of the range included):
+- 入户走访人次: the sum of people_count of home visits (one visit to a household of two is 2 人次);
+- 个案服务件, 社区活动场次, 政策宣传次, 困难帮扶次, 电话/视频探访次: the number of such visits;
+- hours of 防汛救灾 and 疫情防控 duty: the sum of ended_at − started_at of those visits;
+- 服务对象人数: distinct people named on those visits (closed ones included: they were served);
+- the two 100% coverages: registered (active) people served in the range ÷ all registered, and
+  villages/communities with a service point ÷ all villages under the townships in the report.
+Visits belong to the station that recorded them, people to the station they are registered at,
+villages to the township they are in. The report's scope is the user's (a supervisor their stations)
+narrowed to one region — a city, a county or a township/station — by its code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+
+from openpyxl import Workbook
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from extensions import db
+from models import Beneficiary, Region, ServicePoint, Station, User, Visit
+from models.enums import DUTY_KINDS
+from services.errors import Invalid, NotFound
+from services.permissions import station_ids_in_scope
+from services.reporting.schedules import epoch_seconds, local_midnight
+
+MAX_RANGE_DAYS = 366 * 3
+LEVEL_LABELS = {"station": "社工站", "county": "县/区", "total": "合计"}
+NO_COUNTY = "未划分县区"
+
+# (field, Chinese header, number format) of the figures, in the order of the spreadsheet columns.
+FIGURE_COLUMNS = (
+    ("approved_visits", "审核通过走访记录（条）", "0"),
+    ("home_visit_person_times", "入户走访（人次）", "0"),
+    ("case_services", "个案服务（件）", "0"),
+    ("community_activities", "社区活动（场次）", "0"),
+    ("policy_outreach", "政策宣传（次）", "0"),
+    ("hardship_assistance", "困难帮扶（次）", "0"),
+    ("care_calls", "电话/视频探访（次）", "0"),
+    ("disaster_relief_hours", "防汛救灾（小时）", "0.00"),
+    ("epidemic_response_hours", "疫情防控（小时）", "0.00"),
+    ("people_served", "服务对象（人）", "0"),
+    ("registered", "在册服务对象（人）", "0"),
+    ("registered_served", "其中已服务（人）", "0"),
+    ("registry_coverage", "服务对象覆盖率", "0.0%"),
+    ("villages", "村/社区（个）", "0"),
+    ("villages_with_point", "已建服务点的村/社区（个）", "0"),
+    ("village_coverage", "服务点覆盖率", "0.0%"),
+)
+DUTY_HOUR_FIELDS = {"disaster_relief": "disaster_relief_hours", "epidemic_response": "epidemic_response_hours"}
+COUNTED_KINDS = {
+    "home_visit": "home_visit_person_times", "case_service": "case_services",
+    "community_activity": "community_activities", "policy_outreach": "policy_outreach",
+    "hardship_assistance": "hardship_assistance", "care_call": "care_calls",
+}
+
+
+@dataclass
+class ReportRow:
+    """The figures of one station, one county or the total."""
+
+    level: str
+    code: str
+    name: str
+    parent_name: str = ""
+    approved_visits: int = 0
+    home_visit_person_times: int = 0
+    case_services: int = 0
+    community_activities: int = 0
+    policy_outreach: int = 0
+    hardship_assistance: int = 0
+    care_calls: int = 0
+    disaster_relief_hours: float = 0.0
+    epidemic_response_hours: float = 0.0
+    people_served: int = 0
+    registered: int = 0
+    registered_served: int = 0
+    villages: int = 0
+    villages_with_point: int = 0
+
+    @property
+    def registry_coverage(self) -> float | None:
+        return self.registered_served / self.registered if self.registered else None
+
+    @property
+    def village_coverage(self) -> float | None:
+        return self.villages_with_point / self.villages if self.villages else None
+
+    def add(self, other: ReportRow) -> None:
+        """Add another row's additive figures (all but people_served, which is counted per level)."""
+        for item in fields(self):
+            if item.name not in {"level", "code", "name", "parent_name", "people_served"}:
+                setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+
+@dataclass
+class Report:
+    """A report: its range and scope, and its rows at each level."""
+
+    start: date
+    end: date
+    region: Region | None
+    stations: list[ReportRow]
+    counties: list[ReportRow]
+    total: ReportRow
+
+    @property
+    def title(self) -> str:
+        scope = self.region.name if self.region is not None else "全部"
+        return f"{scope} 社会工作服务统计 {self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+def build_report(user: User, start: date, end: date, region_code: str | None = None) -> Report:
+    """The report of approved work from `start` to `end` (local dates, inclusive) in the user's scope.
+
+    region_code narrows it to a city, a county or a township (a station's region) — or a station code.
+    A fixed number of queries, whatever the volume.
+    """
+    if end < start:
+        raise Invalid("结束日期不能早于开始日期", fields={"end": ["before start"]})
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise Invalid("统计区间过长", fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
+    township, county, city = aliased(Region), aliased(Region), aliased(Region)
+    region = _region_for(region_code) if region_code else None
+    stations = (
+        select(Station.id, Station.code, Station.name, township.id, county.id, county.code, county.name)
+        .outerjoin(township, township.id == Station.region_id)
+        .outerjoin(county, county.id == township.parent_id)
+        .outerjoin(city, city.id == county.parent_id)
+    )
+    if region_code:
+        stations = stations.where(or_(Station.code == region_code, township.code == region_code,
+                                      county.code == region_code, city.code == region_code))
+    in_scope = station_ids_in_scope(user)
+    if in_scope is not None:
+        stations = stations.where(Station.id.in_(in_scope))
+    station_info = db.session.execute(stations.order_by(county.code, Station.code)).all()
+    station_ids = [row[0] for row in station_info]
+
+    started_from, started_before = local_midnight(start), local_midnight(end + timedelta(days=1))
+    approved = and_(Visit.status == "approved", Visit.started_at >= started_from,
+                    Visit.started_at < started_before, Visit.station_id.in_(station_ids))
+    station_rows = {
+        station_id: ReportRow("station", code, name, parent_name=county_name or NO_COUNTY)
+        for station_id, code, name, _township_id, _county_id, _county_code, county_name in station_info
+    }
+    _add_visit_figures(station_rows, approved)
+    _add_registry_figures(station_rows, station_ids, approved)
+    _add_village_figures(station_rows, station_info)
+
+    county_rows: dict[int | None, ReportRow] = {}
+    for station_id, _code, _name, _township_id, county_id, county_code, county_name in station_info:
+        county_row = county_rows.setdefault(
+            county_id, ReportRow("county", county_code or "", county_name or NO_COUNTY))
+        county_row.add(station_rows[station_id])
+    total = ReportRow("total", region.code if region else "", region.name if region else "合计")
+    for row in county_rows.values():
+        total.add(row)
+    _set_people_served(county_rows, total, approved)
+    return Report(start=start, end=end, region=region, stations=list(station_rows.values()),
+                  counties=list(county_rows.values()), total=total)
+
+
+def _region_for(code: str) -> Region:
+    region = db.session.scalar(select(Region).where(Region.code == code))
+    if region is None:
+        station = db.session.scalar(select(Station).where(Station.code == code))
+        region = station.region if station is not None else None
+        if station is not None and region is None:
+            return Region(code=station.code, name=station.name, level="township")
+    if region is None:
+        raise NotFound("行政区划不存在", code="region_not_found")
+    return region
+
+
+def _add_visit_figures(rows: dict, approved) -> None:
+    """Per-station sums and counts of approved visits by kind, duty hours and distinct people (one query)."""
+    duration = epoch_seconds(Visit.ended_at) - epoch_seconds(Visit.started_at)
+    columns = [func.count(Visit.id)]
+    for kind in COUNTED_KINDS:
+        counted = Visit.people_count if kind == "home_visit" else literal(1)
+        columns.append(func.coalesce(func.sum(case((Visit.kind == kind, counted), else_=0)), 0))
+    for kind in sorted(DUTY_KINDS):
+        columns.append(func.coalesce(func.sum(case((Visit.kind == kind, duration), else_=0)), 0))
+    columns.append(func.count(func.distinct(Visit.beneficiary_id)))
+    statement = select(Visit.station_id, *columns).where(approved).group_by(Visit.station_id)
+    for station_id, visits, *figures in db.session.execute(statement):
+        row = rows[station_id]
+        row.approved_visits = visits
+        counts, duty_seconds = figures[:len(COUNTED_KINDS)], figures[len(COUNTED_KINDS):-1]
+        for field_name, value in zip(COUNTED_KINDS.values(), counts, strict=True):
+            setattr(row, field_name, int(value))
+        for kind, seconds in zip(sorted(DUTY_KINDS), duty_seconds, strict=True):
+            setattr(row, DUTY_HOUR_FIELDS[kind], round(float(seconds) / 3600, 2))
+        row.people_served = figures[-1]
+
+
+def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
+    """Per-station active registered people, and those of them named on an approved visit in range."""
+    served = select(Visit.beneficiary_id).where(approved, Visit.beneficiary_id.is_not(None))
+    statement = (
+        select(Beneficiary.station_id, func.count(Beneficiary.id),
+               func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
+        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
+        .group_by(Beneficiary.station_id)
+    )
+    for station_id, registered, registered_served in db.session.execute(statement):
+        rows[station_id].registered = registered
+        rows[station_id].registered_served = registered_served
+
+
+def _add_village_figures(rows: dict, station_info) -> None:
+    """Per-station villages under its township, and those with a service point."""
+    township_to_station = {row[3]: row[0] for row in station_info if row[3] is not None}
+    if not township_to_station:
+        return
+    with_point = select(ServicePoint.region_id).where(ServicePoint.region_id.is_not(None))
+    statement = (
+        select(Region.parent_id, func.count(Region.id), func.count(case((Region.id.in_(with_point), Region.id))))
+        .where(Region.level == "village", Region.parent_id.in_(list(township_to_station)))
+        .group_by(Region.parent_id)
+    )
+    for township_id, villages, with_service_point in db.session.execute(statement):
+        row = rows[township_to_station[township_id]]
+        row.villages += villages
+        row.villages_with_point += with_service_point
+
+
+def _set_people_served(county_rows: dict, total: ReportRow, approved) -> None:
+    """Distinct people per county and in total: a person served by two stations counts once (two queries)."""
+    township = aliased(Region)
+    people = func.count(func.distinct(Visit.beneficiary_id))
+    per_county = (
+        select(township.parent_id, people)
+        .select_from(Visit)
+        .join(Station, Station.id == Visit.station_id)
+        .outerjoin(township, township.id == Station.region_id)
+        .where(approved)
+        .group_by(township.parent_id)
+    )
+    for county_id, served in db.session.execute(per_county):
+        county_rows[county_id].people_served = served
+    total.people_served = db.session.scalar(select(people).where(approved)) or 0
+
+
+# --- downloads ---------------------------------------------------------------------------------------
+
+def _figure_values(row: ReportRow) -> list:
+    return [getattr(row, name) for name, _header, _format in FIGURE_COLUMNS]
+
+
+def report_xlsx(report: Report) -> bytes:
+    """The report as an XLSX workbook: a sheet per level (each with its 合计 row) and a totals sheet.
+
+    Figures are numeric cells (ratios as fractions shown as percentages), never text.
+    """
+    workbook = Workbook()
+    sheets = (("按社工站", report.stations, ["社工站编码", "社工站", "所属县/区"]),
+              ("按县区", report.counties, ["县/区编码", "县/区"]),
+              ("合计", [], ["范围"]))
+    for index, (title, rows, leading_headers) in enumerate(sheets):
+        sheet = workbook.active if index == 0 else workbook.create_sheet()
+        sheet.title = title
+        sheet.append([report.title])
+        sheet.append([*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
+        for row in rows:
+            leading = [row.code, row.name, row.parent_name][:len(leading_headers)]
+            sheet.append([*leading, *_figure_values(row)])
+        total_leading = ([report.total.code, "合计", ""] if rows else [report.total.name])[:len(leading_headers)]
+        sheet.append([*total_leading, *_figure_values(report.total)])
+        for column_offset, (_name, _header, number_format) in enumerate(FIGURE_COLUMNS):
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=len(leading_headers) + column_offset + 1,
+                                           max_col=len(leading_headers) + column_offset + 1):
+                cell.number_format = number_format
+        sheet.freeze_panes = sheet.cell(row=3, column=len(leading_headers) + 1)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def report_csv(report: Report) -> bytes:
+    """The report as CSV in UTF-8 with a BOM (so Excel reads the Chinese): stations, counties, then the total."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)])
+    for row in [*report.stations, *report.counties, report.total]:
+        values = ["" if value is None else (round(value, 4) if isinstance(value, float) else value)
+                  for value in _figure_values(row)]
+        writer.writerow([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name, *values])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def report_scopes(user: User) -> list[tuple[str, str]]:
+    """(code, label) of the regions a user may report on: cities, counties and stations in their scope."""
+    township, county, city = aliased(Region), aliased(Region), aliased(Region)
+    statement = (
+        select(Station.code, Station.name, county.code, county.name, city.code, city.name)
+        .outerjoin(township, township.id == Station.region_id)
+        .outerjoin(county, county.id == township.parent_id)
+        .outerjoin(city, city.id == county.parent_id)
+        .order_by(city.code, county.code, Station.code)
+    )
+    in_scope = station_ids_in_scope(user)
+    if in_scope is not None:
+        statement = statement.where(Station.id.in_(in_scope))
+    cities, counties, stations = {}, {}, {}
+    for station_code, station_name, county_code, county_name, city_code, city_name in db.session.execute(statement):
+        if city_code:
+            cities[city_code] = f"{city_name or city_code}（市）"
+        if county_code:
+            counties[county_code] = f"{county_name or county_code}（县/区）"
+        stations[station_code] = f"{station_name}（社工站）"
+    return [*cities.items(), *counties.items(), *stations.items()]

@@ -1,0 +1,1 @@
+"""Visits: check-in submission, the review workflow and queue, authenticity warnings."""

@@ -1,0 +1,266 @@
+"""Authenticity warnings: the signs of a faked check-in that a supervisor looks at first.
+
+Each warning carries a code (models.enums.WARNING_CODES), its severity, a Chinese message for the
+reviewer and its evidence: the numbers that fired it, the threshold, and API paths to anything it
+points at. Warnings are computed at submission and at resubmission and stored on the visit, with a
+count and the highest severity denormalised for the review queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from extensions import db
+from models import Photo, Visit, VisitWarning
+from models.enums import WARNING_CODES
+from services.geo import distance_m
+from services.photos.pipeline import phash_distance
+
+# A visit ending this far after the server received it cannot be right: the phone's clock is fast.
+# (Validation refuses anything beyond VISIT_MAX_FUTURE; between the two the record is kept but flagged.)
+END_AFTER_RECEIPT_TOLERANCE = timedelta(minutes=1)
+# Two check-ins a moment apart would imply an infinite speed from GPS jitter alone; the gap is
+# counted as at least this long.
+MIN_TRAVEL_GAP = timedelta(minutes=1)
+# Bounds the work of the near-duplicate check when a band value is very common (e.g. blank images).
+MAX_REUSE_CANDIDATES = 200
+
+
+def visit_api_path(visit_id: int) -> str:
+    """The API path of a visit, used as a link in evidence."""
+    return f"/api/v1/visits/{visit_id}"
+
+
+def photo_api_path(photo_id: int) -> str:
+    """The API path of a photo, used as a link in evidence."""
+    return f"/api/v1/photos/{photo_id}"
+
+
+def compute_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
+                     *, received_at: datetime | None = None) -> list[VisitWarning]:
+    """Every authenticity warning the visit earns, unsaved; thresholds come from config.
+
+    `photos` are the visit's photos in order; `received_at` is when the server got this submission
+    (defaults to the visit's received_at; a resubmission passes its own time).
+    """
+    received_at = received_at or visit.received_at
+    checks = (
+        _far_from_home(visit, config),
+        _poor_accuracy(visit, config),
+        _photo_far(visit, photos, config),
+        _photo_old(visit, photos, config, received_at),
+        _photo_reused(visit, photos, config),
+        _fast_travel(visit, config),
+        _too_short(visit, config),
+        _clock_skew(visit, config, received_at),
+        _mock_location(visit),
+    )
+    return [warning for warning in checks if warning is not None]
+
+
+def apply_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
+                   *, received_at: datetime | None = None) -> list[VisitWarning]:
+    """Replace the visit's warnings with freshly computed ones and update its queue summary."""
+    warnings = compute_warnings(visit, photos, config, received_at=received_at)
+    visit.warnings = warnings
+    visit.warning_count = len(warnings)
+    visit.warning_severity = max((warning.severity for warning in warnings), default=0)
+    return warnings
+
+
+def _warning(code: str, message: str, evidence: dict) -> VisitWarning:
+    return VisitWarning(code=code, severity=WARNING_CODES[code]["severity"], message=message, evidence=evidence)
+
+
+def _has_location(visit: Visit) -> bool:
+    return visit.latitude is not None and visit.longitude is not None
+
+
+def _checkin(visit: Visit) -> dict:
+    return {"lat": visit.latitude, "lon": visit.longitude, "accuracy_m": visit.accuracy_m,
+            "sent": {"lat": visit.sent_latitude, "lon": visit.sent_longitude, "coord_type": visit.coord_type}}
+
+
+def _far_from_home(visit: Visit, config: Mapping) -> VisitWarning | None:
+    threshold = config["WARN_FAR_FROM_HOME_M"]
+    if visit.distance_from_home_m is None or visit.distance_from_home_m <= threshold:
+        return None
+    beneficiary = visit.beneficiary
+    distance = round(visit.distance_from_home_m)
+    return _warning("far_from_home", f"签到位置距服务对象登记住址 {distance} 米（阈值 {threshold:g} 米）", {
+        "distance_m": distance,
+        "threshold_m": threshold,
+        "home": {"lat": beneficiary.home_latitude, "lon": beneficiary.home_longitude,
+                 "beneficiary_id": beneficiary.id},
+        "checkin": _checkin(visit),
+    })
+
+
+def _poor_accuracy(visit: Visit, config: Mapping) -> VisitWarning | None:
+    threshold = config["WARN_POOR_ACCURACY_M"]
+    if visit.accuracy_m is None or visit.accuracy_m <= threshold:
+        return None
+    accuracy = round(visit.accuracy_m)
+    return _warning("poor_accuracy", f"定位精度 {accuracy} 米，超过 {threshold:g} 米",
+                    {"accuracy_m": accuracy, "threshold_m": threshold, "checkin": _checkin(visit)})
+
+
+def _photo_far(visit: Visit, photos: Sequence[Photo], config: Mapping) -> VisitWarning | None:
+    if not _has_location(visit):
+        return None
+    threshold = config["WARN_PHOTO_FAR_M"]
+    far = []
+    for photo in photos:
+        if photo.gps_latitude is None or photo.gps_longitude is None:
+            continue
+        # EXIF GPS is WGS-84, as is visit.latitude/longitude: the comparison is like for like.
+        distance = distance_m(visit.latitude, visit.longitude, photo.gps_latitude, photo.gps_longitude)
+        if distance > threshold:
+            far.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "distance_m": round(distance),
+                        "gps": {"lat": photo.gps_latitude, "lon": photo.gps_longitude}})
+    if not far:
+        return None
+    farthest = max(item["distance_m"] for item in far)
+    return _warning("photo_far", f"{len(far)} 张照片的拍摄位置距签到位置超过 {threshold:g} 米（最远 {farthest} 米）",
+                    {"threshold_m": threshold, "checkin": _checkin(visit), "photos": far})
+
+
+def _photo_old(visit: Visit, photos: Sequence[Photo], config: Mapping,
+               received_at: datetime) -> VisitWarning | None:
+    window = config["WARN_PHOTO_OLD"]
+    earliest = visit.started_at - window
+    out_of_window = []
+    for photo in photos:
+        if photo.taken_at is None:
+            continue
+        if photo.taken_at < earliest:
+            hours = (visit.started_at - photo.taken_at).total_seconds() / 3600
+            out_of_window.append({"photo_id": photo.id, "api": photo_api_path(photo.id),
+                                  "taken_at": photo.taken_at.isoformat(), "hours_before_start": round(hours, 1),
+                                  "taken_at_has_offset": photo.taken_at_has_offset})
+        elif photo.taken_at > received_at:
+            hours = (photo.taken_at - received_at).total_seconds() / 3600
+            out_of_window.append({"photo_id": photo.id, "api": photo_api_path(photo.id),
+                                  "taken_at": photo.taken_at.isoformat(), "hours_after_receipt": round(hours, 1),
+                                  "taken_at_has_offset": photo.taken_at_has_offset})
+    if not out_of_window:
+        return None
+    window_hours = window.total_seconds() / 3600
+    return _warning("photo_old",
+                    f"{len(out_of_window)} 张照片的拍摄时间早于走访开始 {window_hours:g} 小时以上或晚于提交时间",
+                    {"window_hours": window_hours, "started_at": visit.started_at.isoformat(),
+                     "received_at": received_at.isoformat(), "photos": out_of_window})
+
+
+def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> VisitWarning | None:
+    """Same bytes or a near-identical image in another visit, anyone's, found through indexed columns only."""
+    if not photos:
+        return None
+    max_distance = config["WARN_PHASH_DISTANCE"]
+    hashed = [photo for photo in photos if photo.phash]
+    conditions = [Photo.sha256.in_({photo.sha256 for photo in photos})]
+    # Two 64-bit hashes within Hamming distance 3 agree on at least one of the four 16-bit bands.
+    for band in range(4):
+        column = getattr(Photo, f"phash_band{band}")
+        values = {getattr(photo, f"phash_band{band}") for photo in hashed} - {None}
+        if values:
+            conditions.append(column.in_(values))
+    candidates = db.session.execute(
+        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash)
+        .where(Photo.visit_id.is_not(None), Photo.visit_id != visit.id, or_(*conditions))
+        .order_by(Photo.id)
+        .limit(MAX_REUSE_CANDIDATES)
+    ).all()
+    matches = []
+    for photo in photos:
+        for candidate in candidates:
+            if candidate.sha256 == photo.sha256:
+                match, distance = "sha256", 0
+            elif photo.phash and candidate.phash:
+                distance = phash_distance(photo.phash, candidate.phash)
+                if distance > max_distance:
+                    continue
+                match = "phash"
+            else:
+                continue
+            matches.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "match": match,
+                            "phash_distance": distance, "other_photo_id": candidate.id,
+                            "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
+                            "other_visit_api": visit_api_path(candidate.visit_id)})
+    if not matches:
+        return None
+    other_visits = sorted({match["other_visit_id"] for match in matches})
+    listed = "、".join(f"#{visit_id}" for visit_id in other_visits)
+    return _warning("photo_reused", f"照片与其他走访记录（{listed}）中的照片相同或几乎相同",
+                    {"max_phash_distance": max_distance, "other_visit_ids": other_visits, "matches": matches})
+
+
+def _fast_travel(visit: Visit, config: Mapping) -> VisitWarning | None:
+    if not _has_location(visit):
+        return None
+    previous = db.session.scalar(
+        select(Visit)
+        .where(Visit.worker_id == visit.worker_id, Visit.id != visit.id, Visit.latitude.is_not(None),
+               Visit.started_at <= visit.started_at)
+        .order_by(Visit.started_at.desc(), Visit.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return None
+    threshold = config["WARN_FAST_TRAVEL_KMH"]
+    distance = distance_m(previous.latitude, previous.longitude, visit.latitude, visit.longitude)
+    gap = max(visit.started_at - previous.ended_at, MIN_TRAVEL_GAP)
+    speed_kmh = (distance / 1000) / (gap.total_seconds() / 3600)
+    if speed_kmh <= threshold:
+        return None
+    return _warning("fast_travel",
+                    f"距上一次走访 {distance / 1000:.1f} 公里、间隔 {gap.total_seconds() / 60:.0f} 分钟，"
+                    f"折合 {speed_kmh:.0f} 公里/小时（阈值 {threshold:g}）", {
+                        "speed_kmh": round(speed_kmh, 1),
+                        "threshold_kmh": threshold,
+                        "distance_m": round(distance),
+                        "gap_minutes": round(gap.total_seconds() / 60, 1),
+                        "previous_visit": {"id": previous.id, "api": visit_api_path(previous.id),
+                                           "ended_at": previous.ended_at.isoformat(),
+                                           "lat": previous.latitude, "lon": previous.longitude},
+                        "checkin": _checkin(visit),
+                    })
+
+
+def _too_short(visit: Visit, config: Mapping) -> VisitWarning | None:
+    minimum = config["WARN_TOO_SHORT"]
+    duration = visit.ended_at - visit.started_at
+    if visit.kind != "home_visit" or duration >= minimum:
+        return None
+    minutes = duration.total_seconds() / 60
+    minimum_minutes = minimum.total_seconds() / 60
+    return _warning("too_short", f"入户走访仅 {minutes:.1f} 分钟（不少于 {minimum_minutes:g} 分钟）",
+                    {"duration_minutes": round(minutes, 1), "threshold_minutes": minimum_minutes,
+                     "started_at": visit.started_at.isoformat(), "ended_at": visit.ended_at.isoformat()})
+
+
+def _clock_skew(visit: Visit, config: Mapping, received_at: datetime) -> VisitWarning | None:
+    tolerance = config["WARN_CLOCK_SKEW"]
+    evidence: dict = {"received_at": received_at.isoformat(), "threshold_minutes": tolerance.total_seconds() / 60}
+    reasons = []
+    if visit.client_sent_at is not None:
+        skew = (visit.client_sent_at - received_at).total_seconds()
+        if abs(skew) > tolerance.total_seconds():
+            evidence.update(client_sent_at=visit.client_sent_at.isoformat(), skew_minutes=round(skew / 60, 1))
+            reasons.append(f"手机时间与服务器相差 {abs(skew) / 60:.0f} 分钟")
+    ahead = (visit.ended_at - received_at).total_seconds()
+    if ahead > END_AFTER_RECEIPT_TOLERANCE.total_seconds():
+        evidence.update(ended_at=visit.ended_at.isoformat(), ended_after_receipt_minutes=round(ahead / 60, 1))
+        reasons.append(f"结束时间晚于服务器收到时间 {ahead / 60:.1f} 分钟")
+    if not reasons:
+        return None
+    return _warning("clock_skew", "；".join(reasons), evidence)
+
+
+def _mock_location(visit: Visit) -> VisitWarning | None:
+    if not visit.mock_location:
+        return None
+    return _warning("mock_location", "手机报告使用了模拟定位", {"mock_location": True, "checkin": _checkin(visit)})

@@ -1,0 +1,268 @@
+"""Streamed exports: the review queue's rows, parsed back from CSV, XLSX and GeoJSON; scope, masking, audit."""
+
+import csv
+import inspect
+import io
+import json
+import tempfile
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import insert, select
+
+from extensions import db
+from models import AuditEvent, Visit
+from services.errors import Forbidden, Invalid
+from services.reporting.exports import (
+    BENEFICIARY_COLUMNS,
+    VISIT_COLUMNS,
+    BeneficiaryExportFilters,
+    export_beneficiaries,
+    export_visits,
+)
+from services.visits.review import QueueFilters, review_queue_query
+from tests.factories import (
+    make_admin,
+    make_beneficiary,
+    make_reviewable_visit,
+    make_service_point,
+    make_station,
+    make_supervisor,
+    make_worker,
+)
+
+VISIT_HEADERS = [column.header for column in VISIT_COLUMNS]
+
+
+def body(export) -> bytes:
+    return b"".join(export.chunks)
+
+
+def csv_rows(data: bytes) -> list[dict]:
+    assert data.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def xlsx_rows(data: bytes) -> tuple[list, list[list]]:
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    rows = [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    workbook.close()
+    return rows[0], rows[1:]
+
+
+def queue_ids(user, filters) -> list[int]:
+    return [visit.id for visit in db.session.scalars(review_queue_query(user, filters))]
+
+
+@pytest.fixture
+def scene(app):
+    """Two stations; a mix of kinds, statuses and warnings at the first, one visit at the second."""
+    home, away = make_station(name="金塘镇"), make_station(name="袂花镇")
+    village = make_service_point(home, name="东村")
+    worker, away_worker = make_worker(home, display_name="王社工"), make_worker(away)
+    zhang = make_beneficiary(home, name="张三", service_point=village)
+    li = make_beneficiary(home, name="李四")
+    base = datetime(2024, 5, 6, 1, 30, tzinfo=UTC)  # 09:30 in Asia/Shanghai
+    visits = [
+        make_reviewable_visit(worker, zhang, warnings=("far_from_home",), started_at=base, received_at=base,
+                              services=["policy_implementation", "resource_linking"], notes="门口有积水",
+                              distance_from_home_m=512.34),
+        make_reviewable_visit(worker, li, started_at=base + timedelta(hours=1), received_at=base + timedelta(hours=2)),
+        make_reviewable_visit(worker, li, kind="care_call", latitude=None, longitude=None, accuracy_m=None,
+                              started_at=base + timedelta(days=1), received_at=base + timedelta(days=1),
+                              status="approved"),
+        make_reviewable_visit(worker, zhang, warnings=("too_short", "poor_accuracy"),
+                              started_at=base + timedelta(days=2), received_at=base + timedelta(days=2)),
+    ]
+    away_visit = make_reviewable_visit(away_worker, make_beneficiary(away), received_at=base)
+    return {"home": home, "away": away, "worker": worker, "visits": visits, "away_visit": away_visit,
+            "supervisor": make_supervisor(home), "admin": make_admin(), "zhang": zhang}
+
+
+@pytest.mark.parametrize("filters", [
+    QueueFilters(status=None),
+    QueueFilters(status="submitted"),
+    QueueFilters(status=None, has_warnings=True),
+    QueueFilters(status=None, kind="care_call"),
+    QueueFilters(status=None, beneficiary_name="张"),
+    QueueFilters(status=None, warning_code="too_short"),
+    QueueFilters(status=None, received_from=date(2024, 5, 7), received_to=date(2024, 5, 8)),
+])
+def test_csv_holds_the_review_queues_rows_in_its_order(scene, filters):
+    user = scene["supervisor"]
+
+    rows = csv_rows(body(export_visits(user, filters, "csv")))
+
+    assert [int(row["编号"]) for row in rows] == queue_ids(user, filters)
+
+
+def test_csv_speaks_chinese_and_local_time(scene):
+    first = scene["visits"][0]
+
+    data = body(export_visits(scene["supervisor"], QueueFilters(status=None), "csv"))
+
+    assert data.decode("utf-8-sig").splitlines()[0].split(",") == VISIT_HEADERS
+    row = next(row for row in csv_rows(data) if int(row["编号"]) == first.id)
+    assert row["类型"] == "入户走访" and row["状态"] == "待审核"
+    assert row["开始时间"] == "2024-05-06 09:30:00" and row["接收时间"] == "2024-05-06 09:30:00"
+    assert row["结束时间"] == "2024-05-06 09:50:00" and row["时长（分钟）"] == "20.0"
+    assert row["社工站"] == "金塘镇" and row["村/社区"] == "" and row["社工"] == "王社工" and row["服务对象"] == "张三"
+    assert row["服务内容"] == "政策落实、资源链接" and row["预警"] == "距离登记住址过远" and row["预警数"] == "1"
+    assert row["距登记住址（米）"] == "512.3" and row["备注"] == "门口有积水"
+    assert (float(row["纬度（WGS-84）"]), float(row["经度（WGS-84）"])) == (first.latitude, first.longitude)
+
+
+def test_xlsx_reads_back_with_the_same_rows_numbers_and_local_times(scene):
+    filters = QueueFilters(status=None)
+
+    header, rows = xlsx_rows(body(export_visits(scene["admin"], filters, "xlsx")))
+
+    assert header == VISIT_HEADERS
+    assert [row[0] for row in rows] == queue_ids(scene["admin"], filters)
+    first = next(row for row in rows if row[0] == scene["visits"][0].id)
+    values = dict(zip(VISIT_HEADERS, first, strict=True))
+    assert values["开始时间"] == datetime(2024, 5, 6, 9, 30)
+    assert values["人次"] == 1 and values["预警数"] == 1 and isinstance(values["纬度（WGS-84）"], float)
+    assert values["类型"] == "入户走访"
+
+
+def test_geojson_is_wgs84_lon_lat_with_null_geometry_for_visits_without_a_place(scene):
+    filters = QueueFilters(status=None)
+
+    collection = json.loads(body(export_visits(scene["supervisor"], filters, "geojson")))
+
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    assert [feature["properties"]["id"] for feature in features] == queue_ids(scene["supervisor"], filters)
+    by_id = {feature["properties"]["id"]: feature for feature in features}
+    first, call = scene["visits"][0], scene["visits"][2]
+    assert by_id[first.id]["geometry"] == {"type": "Point", "coordinates": [first.longitude, first.latitude]}
+    assert by_id[call.id]["geometry"] is None
+    assert by_id[call.id]["properties"]["kind"] == "电话/视频探访"
+    assert by_id[first.id]["properties"]["started_at"] == "2024-05-06T09:30:00+08:00"
+
+
+def test_supervisors_export_their_stations_only(scene):
+    ids = {int(row["编号"]) for row in csv_rows(body(export_visits(scene["supervisor"], QueueFilters(status=None),
+                                                                    "csv")))}
+    all_ids = {int(row["编号"]) for row in csv_rows(body(export_visits(scene["admin"], QueueFilters(status=None),
+                                                                        "csv")))}
+
+    assert scene["away_visit"].id not in ids
+    assert ids == {visit.id for visit in scene["visits"]}
+    assert all_ids == ids | {scene["away_visit"].id}
+
+
+def test_every_export_is_audited_with_its_filters(scene):
+    export_visits(scene["supervisor"], QueueFilters(status="approved", received_from=date(2024, 5, 1)), "xlsx")
+
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+    assert event.actor_id == scene["supervisor"].id
+    assert event.details == {"dataset": "visits", "format": "xlsx",
+                             "filters": {"status": "approved", "received_from": "2024-05-01"}}
+
+
+def test_an_unknown_format_is_refused_and_not_audited(scene):
+    with pytest.raises(Invalid):
+        export_visits(scene["admin"], None, "pdf")
+    assert db.session.scalar(select(AuditEvent)) is None
+
+
+def test_beneficiaries_are_masked_by_default_and_scoped(scene):
+    away_person = make_beneficiary(scene["away"], name="外站")
+
+    rows = csv_rows(body(export_beneficiaries(scene["supervisor"], None, "csv")))
+
+    assert [row["姓名"] for row in rows] == ["张三", "李四"]
+    zhang = scene["zhang"]
+    assert rows[0]["身份证号"] == zhang.id_number_masked != zhang.id_number
+    assert rows[0]["类别"] == "低保" and rows[0]["乡镇/街道"] == "金塘镇" and rows[0]["村/社区"] == "东村"
+    assert rows[0]["性别"] == "女" and rows[0]["出生日期"] == "1950-03-01" and rows[0]["状态"] == "在册"
+    assert away_person.name not in {row["姓名"] for row in rows}
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+    assert event.details["full_id_numbers"] is False and event.details["dataset"] == "beneficiaries"
+
+
+def test_beneficiary_filters(scene):
+    make_beneficiary(scene["home"], name="王五", categories=["tekun", "disabled"], status="closed")
+
+    rows = csv_rows(body(export_beneficiaries(scene["admin"], BeneficiaryExportFilters(category="tekun"), "csv")))
+    assert [(row["姓名"], row["类别"], row["状态"]) for row in rows] == [("王五", "特困、残疾人", "已销档")]
+    rows = csv_rows(body(export_beneficiaries(scene["admin"], BeneficiaryExportFilters(
+        station_id=scene["home"].id, status="active"), "csv")))
+    assert [row["姓名"] for row in rows] == ["张三", "李四"]
+
+
+def test_full_id_numbers_need_an_admin_and_a_reason_and_are_audited(scene):
+    with pytest.raises(Forbidden):
+        export_beneficiaries(scene["supervisor"], None, "csv", full_id_numbers=True, reason="核对")
+    with pytest.raises(Invalid):
+        export_beneficiaries(scene["admin"], None, "csv", full_id_numbers=True, reason="  ")
+    assert db.session.scalar(select(AuditEvent)) is None
+
+    header, rows = xlsx_rows(body(export_beneficiaries(scene["admin"], None, "xlsx", full_id_numbers=True,
+                                                       reason="民政局年度核对")))
+
+    assert header == [column.header for column in BENEFICIARY_COLUMNS]
+    assert rows[0][1] == scene["zhang"].id_number
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+    assert event.actor_id == scene["admin"].id
+    assert event.details["full_id_numbers"] is True and event.details["reason"] == "民政局年度核对"
+
+
+def test_text_that_spreadsheets_would_run_as_a_formula_stays_text(scene):
+    visit = scene["visits"][1]
+    visit.notes = '=HYPERLINK("http://example.invalid","点我")'
+    db.session.commit()
+    filters = QueueFilters(status=None, beneficiary_name="李四", kind="home_visit")
+
+    row = csv_rows(body(export_visits(scene["admin"], filters, "csv")))[0]
+    assert row["备注"] == "'" + visit.notes
+
+    workbook = load_workbook(io.BytesIO(body(export_visits(scene["admin"], filters, "xlsx"))))
+    cell = workbook.worksheets[0]["W2"]
+    assert (cell.value, cell.data_type) == (visit.notes, "s")
+
+
+def test_the_xlsx_temporary_file_is_deleted_even_when_the_download_is_abandoned(scene, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    finished = export_visits(scene["admin"], None, "xlsx")
+    body(finished)
+    abandoned = export_visits(scene["admin"], None, "xlsx")
+    next(abandoned.chunks)
+    assert list(tmp_path.glob("zoufang-export-*"))
+    abandoned.chunks.close()
+
+    assert list(tmp_path.glob("zoufang-export-*")) == []
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx", "geojson"])
+def test_thousands_of_rows_stream_in_batches_with_a_bounded_number_of_queries(scene, count_queries, export_format):
+    worker, start = scene["worker"], datetime(2024, 6, 1, tzinfo=UTC)
+    db.session.execute(insert(Visit), [
+        {"client_id": uuid.uuid4().hex, "body_fingerprint": "0" * 64, "worker_id": worker.id,
+         "station_id": worker.station_id, "beneficiary_id": scene["zhang"].id, "kind": "home_visit",
+         "services": ["policy_implementation"], "started_at": start + timedelta(minutes=n),
+         "ended_at": start + timedelta(minutes=n + 20), "latitude": 21.6, "longitude": 110.9,
+         "received_at": start + timedelta(minutes=n), "warning_count": n % 2,
+         "warning_severity": n % 2} for n in range(3000)])
+    db.session.commit()
+    filters = QueueFilters(status=None)
+
+    export = export_visits(scene["supervisor"], filters, export_format)
+    assert inspect.isgenerator(export.chunks)
+    with count_queries() as counter:
+        chunks = list(export.chunks)
+
+    assert counter.count <= 10
+    if export_format == "csv":
+        assert len(chunks) >= 3
+        assert len(csv_rows(b"".join(chunks))) == 3004
+    elif export_format == "geojson":
+        assert len(chunks) >= 3
+        assert len(json.loads(b"".join(chunks))["features"]) == 3004
+    else:
+        assert len(xlsx_rows(b"".join(chunks))[1]) == 3004
