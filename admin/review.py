@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
 from flask_admin.actions import ActionsMixin, action
-from flask_babel import gettext, lazy_gettext, pgettext
+from flask_babel import get_locale, gettext, lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -36,6 +36,13 @@ from models.enums import (
 )
 from services.errors import NotFound, ServiceError
 from services.photos.delivery import photo_variant_response
+from services.visits.evidence import (
+    EvidenceContext,
+    evidence_sentence,
+    grade_label,
+    local_time_words,
+    photo_numbers_of,
+)
 from services.visits.review import (
     QueueFilters,
     bulk_approve,
@@ -63,6 +70,16 @@ SKIP_REASON_LABELS = {
     "own_visit": lazy_gettext("a visit you took part in"),
     "not_found": lazy_gettext("not found or outside your stations"),
     "changed_meanwhile": lazy_gettext("already handled by someone else"),
+}
+# The revision snapshot's fields (services.visits.submission.SNAPSHOT_FIELDS) as the "what changed" list names them.
+SNAPSHOT_FIELD_LABELS = {
+    "beneficiary_id": lazy_gettext("Beneficiary"), "kind": lazy_gettext("Kind"), "services": lazy_gettext("Services"),
+    "domains": lazy_gettext("Service domains"), "started_at": lazy_gettext("Start"), "ended_at": lazy_gettext("End"),
+    "latitude": lazy_gettext("Latitude"), "longitude": lazy_gettext("Longitude"),
+    "accuracy_m": lazy_gettext("Location accuracy (m)"), "notes": lazy_gettext("Notes"),
+    "findings": lazy_gettext("Findings"), "needs": lazy_gettext("Needs"),
+    "follow_up_needed": lazy_gettext("Follow-up needed"), "follow_up_due": lazy_gettext("Follow-up by"),
+    "photo_consent": lazy_gettext("Consented to photos"), "people_count": lazy_gettext("People served"),
 }
 # The record page's map legend, per services.visits.review.MapPoint kind.
 MAP_POINT_LABELS = {"checkin": lazy_gettext("Check-in location"), "home": lazy_gettext("Registered address")}
@@ -165,12 +182,57 @@ def map_point_labels(record) -> list[str]:
     return labels
 
 
-def warning_badge(warning) -> Markup:
-    """A coloured badge naming a warning."""
+def _ui_language() -> str:
+    return "en" if str(get_locale() or "").startswith("en") else "zh"
+
+
+def evidence_context(record=None) -> EvidenceContext:
+    """How the evidence sentences read on this page: UI language, local zone, photo numbers, other visits."""
+    if record is None:
+        return EvidenceContext(language=_ui_language(), timezone=current_app.config["TIMEZONE"])
+    return EvidenceContext(language=_ui_language(), timezone=current_app.config["TIMEZONE"],
+                           photo_numbers=photo_numbers_of(record.visit.photos), related=record.related)
+
+
+def warning_text(warning, context: EvidenceContext | None = None) -> str:
+    """The warning's evidence as one sentence in the UI language, e.g. 打卡位置距登记住址 1.8 公里（定位精度 12 米）."""
+    return evidence_sentence(warning.code, warning.evidence, context or evidence_context())
+
+
+def grade_name(severity: int | None) -> str:
+    """提示 / 警告 / 严重 (Notice / Warning / Serious)."""
+    return grade_label(severity, _ui_language())
+
+
+def warning_badge(warning, context: EvidenceContext | None = None) -> Markup:
+    """A badge coloured and labelled by the warning's grade, naming the warning; the sentence as its tooltip."""
     css = SEVERITY_BADGES.get(warning.severity, "badge-secondary")
-    return Markup('<span class="badge {}" title="{}">{}</span>').format(
-        css, warning.message, enum_label(WARNING_CODES, warning.code)
+    return Markup('<span class="badge {} review-grade-{}" title="{}">{} · {}</span>').format(
+        css, warning.severity, warning_text(warning, context), grade_name(warning.severity),
+        enum_label(WARNING_CODES, warning.code)
     )
+
+
+def snapshot_value(name: str, value) -> str:
+    """A value of a revision snapshot (JSON) as the reviewer reads it: labels, local times, yes/no."""
+    vocabularies = {"kind": VISIT_KINDS, "services": SERVICES, "domains": DOMAINS, "needs": NEEDS}
+    if value in (None, "", [], {}):
+        return "—"
+    if name in vocabularies:
+        items = value if isinstance(value, list) else [value]
+        return list_separator().join(enum_label(vocabularies[name], item) for item in items)
+    if name in ("started_at", "ended_at"):
+        return local_time_words(value, evidence_context())
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if name == "findings" and isinstance(value, dict):
+        return pgettext("clauses", ", ").join(
+            f"{enum_label(FINDING_AREAS, area)}: {enum_label(FINDING_VALUES, (item or {}).get('value'))}"
+            + (f" ({item['note']})" if (item or {}).get("note") else "")
+            for area, item in value.items())
+    if isinstance(value, float):
+        return f"{value:.6f}" if name in ("latitude", "longitude") else f"{value:g}"
+    return str(value)
 
 
 class ReviewQueueView(SecureView, ActionsMixin):
@@ -183,7 +245,8 @@ class ReviewQueueView(SecureView, ActionsMixin):
     def render(self, template: str, **kwargs):
         kwargs.update(
             label=enum_label, local_time=local_time, distance_text=distance_text, warning_badge=warning_badge,
-            list_separator=list_separator,
+            warning_text=warning_text, grade_name=grade_name, snapshot_value=snapshot_value,
+            field_labels=SNAPSHOT_FIELD_LABELS, list_separator=list_separator,
             vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
                    "services": SERVICES, "domains": DOMAINS, "needs": NEEDS, "areas": FINDING_AREAS,
                    "finding_values": FINDING_VALUES, "review_actions": REVIEW_ACTIONS,
@@ -247,7 +310,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
         except NotFound:
             abort(404)
         return self.render("admin/review/record.html", record=record, visit=record.visit, form=CsrfForm(),
-                           map_config=self._map_config(record))
+                           map_config=self._map_config(record), evidence=evidence_context(record))
 
     @staticmethod
     def _map_config(record) -> dict:

@@ -93,6 +93,8 @@ class Visit(db.Model):
     warning_severity: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the worker last sent a returned record back (None until then); the queue shows it as the new receipt.
+    resubmitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -150,6 +152,8 @@ class ReviewEvent(db.Model):
     to_status: Mapped[str] = mapped_column(String(16))
     revision: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    # On a resubmission: the record as it stood before (fields, photo ids, warnings), so the reviewer sees what changed.
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship(back_populates="review_events")

@@ -1,7 +1,7 @@
 """POST/GET /visits, GET/PUT /visits/<id>: a worker's check-ins from the phone."""
 
 from flask import Blueprint, jsonify, url_for
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from api.parsing import load_json, load_query
 from api.v1.schemas import NamedRefSchema, PageQuerySchema, PhotoSchema
@@ -84,6 +84,13 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
     client_sent_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
                                           metadata={"description": "The phone's clock when sending (not part of the "
                                                                    "idempotency comparison)"})
+
+
+class VisitResubmitSchema(VisitUpdateSchema):
+    """A returned visit sent back (PUT): the whole body again, and the worker's answer to the reviewer."""
+
+    reply = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                       metadata={"description": "The worker's reply to the return comment, shown to the reviewer"})
 
 
 class VisitCreateSchema(VisitUpdateSchema):
@@ -311,7 +318,7 @@ def update_visit(visit_id: int):
         required: true
         content:
           application/json:
-            schema: VisitUpdateSchema
+            schema: VisitResubmitSchema
             example: {beneficiary_id: 12, kind: home_visit, services: [policy_implementation],
                       started_at: "2024-05-06T09:30:00+08:00", ended_at: "2024-05-06T09:55:00+08:00",
                       location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
@@ -330,7 +337,7 @@ def update_visit(visit_id: int):
         413: {$ref: '#/components/responses/PayloadTooLarge'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    visit = resubmit_visit(current_user(), visit_id, load_json(VisitUpdateSchema()))
+    visit = resubmit_visit(current_user(), visit_id, load_json(VisitResubmitSchema()))
     return jsonify(VisitSchema().dump(visit))
 
 

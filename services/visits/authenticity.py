@@ -18,6 +18,16 @@ from models import Photo, Visit, VisitWarning
 from models.enums import WARNING_CODES
 from services.geo import distance_m
 from services.photos.pipeline import phash_distance
+from services.visits.evidence import (
+    NOTICE,
+    SERIOUS,
+    WARNING,
+    EvidenceContext,
+    evidence_sentence,
+    grade_by_ratio,
+    photo_numbers_of,
+    reused_visit_ids,
+)
 
 # A visit ending this far after the server received it cannot be right: the phone's clock is fast.
 # (Validation refuses anything beyond VISIT_MAX_FUTURE; between the two the record is kept but flagged.)
@@ -27,6 +37,7 @@ END_AFTER_RECEIPT_TOLERANCE = timedelta(minutes=1)
 MIN_TRAVEL_GAP = timedelta(minutes=1)
 # Bounds the work of the near-duplicate check when a band value is very common (e.g. blank images).
 MAX_REUSE_CANDIDATES = 200
+MAX_MESSAGE_LENGTH = 255  # VisitWarning.message
 
 
 def visit_api_path(visit_id: int) -> str:
@@ -58,7 +69,64 @@ def compute_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
         _clock_skew(visit, config, received_at),
         _mock_location(visit),
     )
-    return [warning for warning in checks if warning is not None]
+    warnings = [warning for warning in checks if warning is not None]
+    # The stored message is the Chinese sentence of the evidence (services.visits.evidence), graded by how
+    # far past its threshold the evidence is, so a 10,000 km jump never looks like a 301 m one.
+    context = EvidenceContext(language="zh", timezone=config.get("TIMEZONE", "Asia/Shanghai"),
+                              photo_numbers=photo_numbers_of(photos))
+    for warning in warnings:
+        warning.severity = grade_warning(warning.code, warning.evidence)
+        warning.message = evidence_sentence(warning.code, warning.evidence, context)[:MAX_MESSAGE_LENGTH]
+    return warnings
+
+
+def _largest(items, key: str) -> float:
+    return max((item.get(key) or 0 for item in items if isinstance(item, Mapping)), default=0)
+
+
+def grade_warning(code: str, evidence: Mapping) -> int:
+    """How serious a warning is (NOTICE, WARNING, SERIOUS) by how far its evidence is past the threshold.
+
+    A photo 301 m from the check-in is a notice; one 10,000 km away is serious. Codes with no measure
+    to scale (a reported mock location, a byte-identical photo) are serious outright.
+    """
+    evidence = evidence or {}
+
+    def ratio(value, threshold) -> float:
+        return float(value or 0) / float(threshold) if threshold else 0.0
+
+    if code == "far_from_home":
+        return grade_by_ratio(ratio(evidence.get("distance_m"), evidence.get("threshold_m")), 3, 10)
+    if code == "photo_far":
+        return grade_by_ratio(ratio(_largest(evidence.get("photos") or [], "distance_m"),
+                                    evidence.get("threshold_m")), 3, 10)
+    if code == "poor_accuracy":
+        return grade_by_ratio(ratio(evidence.get("accuracy_m"), evidence.get("threshold_m")), 2, 5)
+    if code == "fast_travel":
+        return grade_by_ratio(ratio(evidence.get("speed_kmh"), evidence.get("threshold_kmh")), 2, 5)
+    if code == "photo_old":
+        photos = evidence.get("photos") or []
+        if _largest(photos, "hours_after_receipt") > 0:
+            return SERIOUS if _largest(photos, "hours_after_receipt") > 24 else WARNING
+        # Within a day of the window: a notice; up to a week (12 h window): a warning; older: serious.
+        return grade_by_ratio(ratio(_largest(photos, "hours_before_start"), evidence.get("window_hours")), 2, 14)
+    if code == "photo_reused":
+        matches = [item for item in evidence.get("matches") or [] if isinstance(item, Mapping)]
+        if any(item.get("match") == "sha256" for item in matches) or len(reused_visit_ids(evidence)) >= 3:
+            return SERIOUS
+        return WARNING
+    if code == "too_short":
+        # The threshold over the duration: half the minimum is a notice, a sixth a warning, less serious.
+        duration = float(evidence.get("duration_minutes") or 0)
+        minimum = float(evidence.get("threshold_minutes") or 0)
+        return grade_by_ratio(minimum / duration if duration > 0 else float("inf"), 2, 6)
+    if code == "clock_skew":
+        skew = max(abs(float(evidence.get("skew_minutes") or 0)),
+                   abs(float(evidence.get("ended_after_receipt_minutes") or 0)))
+        return grade_by_ratio(ratio(skew, evidence.get("threshold_minutes")), 3, 30)
+    if code == "mock_location":
+        return SERIOUS
+    return NOTICE
 
 
 def apply_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,

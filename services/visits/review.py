@@ -17,10 +17,12 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from extensions import db
-from models import Beneficiary, ReviewEvent, Station, User, Visit, VisitWarning
+from models import Beneficiary, Photo, ReviewEvent, Station, User, Visit, VisitWarning
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import to_gcj02
 from services.permissions import ensure_can_review, get_visit_for, scope_users, scope_visits, station_ids_in_scope
+from services.visits.evidence import RelatedVisit, reused_visit_ids
+from services.visits.submission import revision_snapshot
 from services.visits.workflow import transition
 
 MAX_BULK_VISITS = 500
@@ -103,6 +105,31 @@ class MapPoint:
         return {"kind": self.kind, "label": self.label, "lat": self.lat, "lon": self.lon, "radius_m": self.radius_m}
 
 
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where a record sits in the reviewer's queue: 第 3 / 27 条, and the records before and after it."""
+
+    number: int
+    total: int
+    previous_id: int | None
+    next_id: int | None
+
+
+@dataclass
+class RevisionChanges:
+    """What a resubmission changed against the previous revision, and the worker's reply."""
+
+    revision: int
+    resubmitted_at: datetime
+    reply: str | None
+    # (field name, value before, value now), JSON-shaped values as stored in the snapshot.
+    fields: list[tuple[str, object, object]]
+    photos_added: list[int]
+    photos_removed: list[int]
+    warnings_before: list[dict]
+    warnings_after: list[dict]
+
+
 @dataclass
 class ReviewRecord:
     """Everything the record page shows about one visit."""
@@ -113,6 +140,12 @@ class ReviewRecord:
     map_points: list[MapPoint]
     # Per warning id, the other visits its evidence points at that the viewer may open.
     warning_links: dict[int, list[int]]
+    # The facts of those visits the evidence sentences name (beneficiary, worker, date), by visit id.
+    related: dict[int, RelatedVisit] = field(default_factory=dict)
+    # Per other visit id, its photos (for the side-by-side comparison of a reused photo).
+    related_photos: dict[int, list[Photo]] = field(default_factory=dict)
+    queue_position: QueuePosition | None = None
+    changes: RevisionChanges | None = None
 
 
 def _local_zone() -> ZoneInfo:
@@ -362,17 +395,77 @@ def _evidence_visit_ids(evidence: dict) -> list[int]:
             ids.append(value)
         elif key.endswith("visit_ids") and isinstance(value, list):
             ids.extend(item for item in value if isinstance(item, int))
-    return ids
+        elif key == "previous_visit" and isinstance(value, dict) and isinstance(value.get("id"), int):
+            ids.append(value["id"])
+    ids.extend(reused_visit_ids(evidence or {}))
+    return list(dict.fromkeys(ids))
 
 
-def _warning_links(viewer: User, visit: Visit) -> dict[int, list[int]]:
+def _warning_links(viewer: User, visit: Visit) -> tuple[dict[int, list[int]], dict[int, Visit]]:
+    """Per warning, the other visits its evidence names that the viewer may open; and those visits, loaded."""
     wanted = {warning.id: [i for i in _evidence_visit_ids(warning.evidence) if i != visit.id]
               for warning in visit.warnings}
     all_ids = {visit_id for ids in wanted.values() for visit_id in ids}
-    visible = set()
+    visible: dict[int, Visit] = {}
     if all_ids:
-        visible = set(db.session.scalars(scope_visits(select(Visit.id).where(Visit.id.in_(all_ids)), viewer)))
-    return {warning_id: [i for i in ids if i in visible] for warning_id, ids in wanted.items()}
+        rows = db.session.scalars(
+            scope_visits(select(Visit).where(Visit.id.in_(all_ids)), viewer).options(
+                joinedload(Visit.worker), joinedload(Visit.beneficiary).options(lazyload(Beneficiary.category_rows)),
+                selectinload(Visit.photos))
+        )
+        visible = {row.id: row for row in rows}
+    return {warning_id: [i for i in ids if i in visible] for warning_id, ids in wanted.items()}, visible
+
+
+def _queue_before(visit: Visit):
+    """Rows ahead of the visit in the queue order (severity desc, count desc, received_at asc, id asc)."""
+    severity, count, received, ident = visit.warning_severity, visit.warning_count, visit.received_at, visit.id
+    return or_(
+        Visit.warning_severity > severity,
+        and_(Visit.warning_severity == severity, Visit.warning_count > count),
+        and_(Visit.warning_severity == severity, Visit.warning_count == count, Visit.received_at < received),
+        and_(Visit.warning_severity == severity, Visit.warning_count == count, Visit.received_at == received,
+             Visit.id < ident),
+    )
+
+
+def queue_position(viewer: User, visit: Visit) -> QueuePosition | None:
+    """The visit's place in the viewer's queue of pending records (None when it is not pending)."""
+    if visit.status != DEFAULT_QUEUE_STATUS:
+        return None
+    queue = review_queue_query(viewer).order_by(None)
+    total = db.session.scalar(select(func.count()).select_from(queue.subquery())) or 0
+    ahead = queue.where(_queue_before(visit))
+    number = (db.session.scalar(select(func.count()).select_from(ahead.subquery())) or 0) + 1
+    ordered = review_queue_query(viewer).with_only_columns(Visit.id)
+    previous_id = db.session.scalar(
+        ahead.with_only_columns(Visit.id).order_by(Visit.warning_severity.asc(), Visit.warning_count.asc(),
+                                                   Visit.received_at.desc(), Visit.id.desc()).limit(1))
+    next_id = db.session.scalar(ordered.where(~_queue_before(visit), Visit.id != visit.id).limit(1))
+    return QueuePosition(number=number, total=max(total, number), previous_id=previous_id, next_id=next_id)
+
+
+def _json_equal(first, second) -> bool:
+    return first == second or (first in (None, "", [], {}) and second in (None, "", [], {}))
+
+
+def revision_changes(visit: Visit) -> RevisionChanges | None:
+    """What the last resubmission changed (fields, photos, warnings) and the worker's reply; None if never."""
+    event = next((item for item in reversed(visit.review_events)
+                  if item.action == "resubmit" and item.snapshot), None)
+    if event is None:
+        return None
+    before = event.snapshot
+    now = revision_snapshot(visit)
+    changed = [(name, before.get("fields", {}).get(name), value) for name, value in now["fields"].items()
+               if not _json_equal(before.get("fields", {}).get(name), value)]
+    photos_before, photos_now = before.get("photo_ids") or [], now["photo_ids"]
+    return RevisionChanges(
+        revision=event.revision, resubmitted_at=event.created_at, reply=event.comment, fields=changed,
+        photos_added=[i for i in photos_now if i not in photos_before],
+        photos_removed=[i for i in photos_before if i not in photos_now],
+        warnings_before=before.get("warnings") or [], warnings_after=now["warnings"],
+    )
 
 
 def review_record(viewer: User, visit_id: int) -> ReviewRecord:
@@ -393,12 +486,19 @@ def review_record(viewer: User, visit_id: int) -> ReviewRecord:
     if visit is None:
         raise NotFound("走访记录不存在", code="visit_not_found")
     previous_visit, next_visit = visit_neighbours(visit, viewer)
+    links, others = _warning_links(viewer, visit)
+    related = {other.id: RelatedVisit(id=other.id, beneficiary_name=other.beneficiary.name if other.beneficiary
+                                      else None, worker_name=other.worker.name, started_at=other.started_at)
+               for other in others.values()}
     return ReviewRecord(visit=visit, previous_visit=previous_visit, next_visit=next_visit,
-                        map_points=map_points(visit), warning_links=_warning_links(viewer, visit))
+                        map_points=map_points(visit), warning_links=links, related=related,
+                        related_photos={other.id: list(other.photos) for other in others.values()},
+                        queue_position=queue_position(viewer, visit), changes=revision_changes(visit))
 
 
 __all__ = [
-    "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "ReviewRecord", "SKIP_REASONS", "approve_visit",
-    "bulk_approve", "map_points", "queue_filter_choices", "reject_visit", "reopen_visit", "return_visit",
-    "review_queue_page", "review_queue_query", "review_record", "review_visit", "visit_neighbours",
+    "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "QueuePosition", "ReviewRecord", "RevisionChanges",
+    "SKIP_REASONS", "approve_visit", "bulk_approve", "map_points", "queue_filter_choices", "queue_position",
+    "reject_visit", "reopen_visit", "return_visit", "review_queue_page", "review_queue_query", "review_record",
+    "review_visit", "revision_changes", "visit_neighbours",
 ]

@@ -370,6 +370,7 @@ def resubmit_visit(worker: User, visit_id: int, data: Mapping) -> Visit:
     now = utcnow()
     # The age window runs from the first receipt: a long review must not make the visit too old to fix.
     checked = _validate(worker, data, config, now=now, oldest_from=visit.received_at, visit_id=visit.id)
+    before = revision_snapshot(visit)
     _write_fields(visit, worker, checked)
     kept = {photo.id for photo in checked.photos}
     for photo in list(visit.photos):
@@ -380,9 +381,32 @@ def resubmit_visit(worker: User, visit_id: int, data: Mapping) -> Visit:
     _attach_photos(visit, worker, checked.photos)
     apply_warnings(visit, checked.photos, config, received_at=now)
     db.session.flush()
-    workflow.transition(visit, "resubmit", worker)
+    event = workflow.transition(visit, "resubmit", worker, data.get("reply"))
+    event.snapshot = before
+    visit.resubmitted_at = event.created_at
     db.session.commit()
     return visit
+
+
+# The fields a reviewer compares between revisions, in the record page's order.
+SNAPSHOT_FIELDS = ("beneficiary_id", "kind", "services", "domains", "started_at", "ended_at", "latitude",
+                   "longitude", "accuracy_m", "notes", "findings", "needs", "follow_up_needed", "follow_up_due",
+                   "photo_consent", "people_count")
+
+
+def revision_snapshot(visit: Visit) -> dict:
+    """The visit as it stands, as JSON: its compared fields, photo ids in order and warnings (code, severity, message).
+
+    Kept on the resubmit event, so the record page can show what the worker changed.
+    """
+    fields = {name: _canonical_value(getattr(visit, name)) for name in SNAPSHOT_FIELDS}
+    return {
+        "revision": visit.revision,
+        "fields": fields,
+        "photo_ids": [photo.id for photo in visit.photos],
+        "warnings": [{"code": warning.code, "severity": warning.severity, "message": warning.message}
+                     for warning in visit.warnings],
+    }
 
 
 def get_visit(user: User, visit_id: int) -> Visit:

@@ -100,17 +100,21 @@ def test_leaflet_is_served_from_the_apps_own_static_files(client, login_as):
     assert client.get("/admin/review/static/vendor/leaflet/leaflet.css").status_code == 200
 
 
-def test_warnings_show_evidence_and_link_reused_photos_to_the_other_visit(client, login_as):
+def test_warnings_show_evidence_as_a_sentence_and_link_reused_photos_to_the_other_visit(client, login_as):
     station = make_station()
     worker = make_worker(station)
-    earlier = make_reviewable_visit(worker)
+    person = make_beneficiary(station, name="王芳")
+    earlier = make_reviewable_visit(worker, person)
     visit = make_reviewable_visit(worker)
     visit.warnings.append(VisitWarning(code="photo_reused", severity=3, message=f"照片与 #{earlier.id} 相同",
                                        evidence={"other_visit_ids": [earlier.id], "max_phash_distance": 0}))
     db.session.commit()
     login_as(make_supervisor(station))
     page = client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True)
-    assert "照片重复使用" in page and "max_phash_distance" in page
+    assert "照片重复使用" in page and "严重" in page
+    assert f"与 #{earlier.id}（王芳，" in page and "）的照片几乎相同" in page
+    # No raw evidence dump: no English keys, no dict reprs.
+    assert "max_phash_distance" not in page and "{&#39;" not in page
     assert f'href="/admin/review/visit/{earlier.id}"' in page
 
 
@@ -140,3 +144,51 @@ def test_a_care_call_without_person_place_or_photos_still_renders(client, login_
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "电话/视频探访" in page and map_data(page)["points"] == []
+
+
+def test_warnings_and_photos_come_before_the_fields_and_the_decision_bar_has_shortcuts(client, login_as):
+    station = make_station()
+    visit = make_reviewable_visit(make_worker(station), warnings=["far_from_home"])
+    login_as(make_supervisor(station))
+    page = client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True)
+    assert page.index('id="review-warnings"') < page.index("review-fields") < page.index('id="review-decision-bar"')
+    assert 'data-shortcut="a"' in page and 'data-shortcut="r"' in page and 'data-shortcut="x"' in page
+    assert "/admin/review/static/review/record.js" in page and "<script>" not in page
+    assert " on" + "click=" not in page
+
+
+def test_the_record_shows_its_place_in_the_queue_and_links_to_its_neighbours(client, login_as):
+    station = make_station()
+    worker = make_worker(station)
+    serious = make_reviewable_visit(worker, warnings=["mock_location"])
+    middle = make_reviewable_visit(worker, warnings=["too_short"])
+    last = make_reviewable_visit(worker)
+    login_as(make_supervisor(station))
+    page = client.get(f"/admin/review/visit/{middle.id}").get_data(as_text=True)
+    assert "第 2 / 3 条" in page
+    assert f'id="review-queue-previous" href="/admin/review/visit/{serious.id}"' in page
+    assert f'id="review-queue-next" href="/admin/review/visit/{last.id}"' in page
+    first = client.get(f"/admin/review/visit/{serious.id}").get_data(as_text=True)
+    assert "第 1 / 3 条" in first and 'id="review-queue-previous"' not in first
+
+
+def test_a_resubmitted_record_shows_what_changed_and_the_reply(client, login_as):
+    from services.visits.review import return_visit
+    from services.visits.submission import resubmit_visit
+    from tests.factories import make_photo, make_visit, visit_body
+
+    station = make_station()
+    worker = make_worker(station)
+    person = make_beneficiary(station)
+    visit = make_visit(worker, person, notes="未见老人")
+    supervisor = make_supervisor(station)
+    return_visit(supervisor, visit.id, "请补拍厨房")
+    body = visit_body(worker, person, notes="已见到老人，补拍厨房", reply="已补拍", photo_ids=[make_photo(worker).id])
+    resubmit_visit(worker, visit.id, body)
+    login_as(supervisor)
+    page = client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True)
+    assert "重新提交" in page and "已补拍" in page
+    assert "<del>未见老人</del> → <ins>已见到老人，补拍厨房</ins>" in page
+    assert "新增照片 1 张，移除 1 张" in page
+    queue = client.get("/admin/review/").get_data(as_text=True)
+    assert "重新提交" in queue

@@ -378,3 +378,28 @@ def test_a_photo_reused_by_another_worker_is_flagged_by_bytes_and_by_look(client
     assert matches[same_bytes["id"]]["match"] == "sha256"
     assert matches[recompressed["id"]]["match"] == "phash"
     assert matches[recompressed["id"]]["other_photo_id"] == first_photo["id"]
+
+
+def test_warning_messages_are_the_chinese_evidence_sentences(client, worker, home, headers):
+    body = body_for(worker, home, location={"latitude": HOME_WGS84[0] + 0.01, "longitude": HOME_WGS84[1],
+                                            "accuracy": 150, "coord_type": "wgs84"})
+    visit = client.post("/api/v1/visits", json=body, headers=headers).get_json()
+    messages = {warning["code"]: (warning["message"], warning["severity"]) for warning in visit["warnings"]}
+    assert messages["far_from_home"] == ("打卡位置距登记住址 1.1 公里（定位精度 150 米）", 2)
+    assert messages["poor_accuracy"] == ("定位精度只有 150 米（要求 100 米以内）", 1)
+
+
+def test_a_resubmission_keeps_the_previous_revision_and_the_workers_reply(client, worker, home, headers):
+    visit = _returned_visit(worker, home)
+    old_photo_ids = [photo.id for photo in visit.photos]
+    new_photo = make_photo(worker)
+    body = body_for(worker, home, [new_photo], notes="已补充厨房照片", mock_location=True, reply="厨房照片已补拍")
+    del body["client_id"]
+    assert client.put(f"/api/v1/visits/{visit.id}", json=body, headers=headers).status_code == 200
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    event = stored.review_events[-1]
+    assert (event.action, event.comment, event.revision) == ("resubmit", "厨房照片已补拍", 2)
+    assert event.snapshot["revision"] == 1 and event.snapshot["photo_ids"] == old_photo_ids
+    assert event.snapshot["fields"]["notes"] != "已补充厨房照片"
+    assert stored.resubmitted_at == event.created_at

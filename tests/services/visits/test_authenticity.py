@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 
 from models import utcnow
-from models.enums import WARNING_CODES
 from services.photos.pipeline import phash_distance
 from services.visits.authenticity import compute_warnings
 from tests.factories import make_beneficiary, make_photo, make_visit, make_worker
@@ -51,7 +50,8 @@ def test_far_from_home(worker, home, metres, fires):
         assert warning.evidence["home"] == {"lat": home.home_latitude, "lon": home.home_longitude,
                                             "beneficiary_id": home.id}
         assert warning.evidence["checkin"]["lat"] == pytest.approx(visit.latitude)
-        assert "350" in warning.message and warning.severity == WARNING_CODES["far_from_home"]["severity"]
+        # 350 m against a 300 m threshold: just past it, a notice; the message is the evidence's sentence.
+        assert warning.message == "打卡位置距登记住址 350 米（定位精度 10 米）" and warning.severity == 1
 
 
 def test_far_from_home_threshold_comes_from_config(app, worker, home):
@@ -219,9 +219,10 @@ def test_queue_summary_counts_warnings_and_keeps_the_highest_severity(worker, ho
     visit = make_visit(worker, home, started_at=started_at, ended_at=started_at + timedelta(minutes=1),
                        location=location_north_of_home(home, 0, accuracy=500.0))
     assert sorted(codes(visit)) == ["poor_accuracy", "too_short"]
-    assert visit.warning_count == 2 and visit.warning_severity == 1
+    # Accuracy 500 m (5× the limit) and a 1-minute visit (a third of the minimum) are both warnings.
+    assert visit.warning_count == 2 and visit.warning_severity == 2
     for warning in visit.warnings:
-        assert warning.message and warning.severity == WARNING_CODES[warning.code]["severity"]
+        assert warning.message and warning.severity == 2
 
 
 def test_compute_warnings_does_not_touch_the_visit(app, worker, home):
