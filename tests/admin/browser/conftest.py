@@ -1,0 +1,172 @@
+"""Browser tests: the app served by gunicorn on loopback, driven by Debian's Chromium through Selenium.
+
+One server per test session, against its own database built by the migrations (SQLite in a temporary
+folder; a fresh PostgreSQL database when TEST_DATABASE_URL is set), seeded through tests/factories and
+the real services (photo pipeline, submission with its warnings). Nothing is fetched from the network:
+the map's tiles are pointed at a static file of the app itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from extensions import db
+from factory import MIGRATIONS_DIR, create_app
+from tests.conftest import _create_postgres_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DESKTOP = (1366, 900)
+PHONE = (390, 844)
+SERVER_START_SECONDS = 40
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_database(tmp_path_factory):
+    """(database URL, upload folder) of a database of its own, built by the migrations."""
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -r requirements-dev.txt)")
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver")
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        url, drop = _create_postgres_database(base)
+    else:
+        url, drop = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'browser.db'}", lambda: None
+    uploads = tmp_path_factory.mktemp("browser-uploads")
+    yield url, uploads
+    drop()
+
+
+@pytest.fixture(scope="session")
+def scene(browser_database):
+    """The seeded county: a supervisor's queue with warned, resubmitted and clean records (ids by role)."""
+    from tests.admin.browser.seed import seed_review_scene
+
+    url, uploads = browser_database
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(uploads),
+                      "SECRET_KEY": "browser-seed-" + uuid.uuid4().hex})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+        ids = seed_review_scene()
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_database, scene, tmp_path_factory):
+    """The base URL of gunicorn serving the app on a free loopback port; stopped at the end of the session."""
+    url, uploads = browser_database
+    port = _free_loopback_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "UPLOAD_DIR": str(uploads),
+        "SECRET_KEY": "browser-" + uuid.uuid4().hex,
+        # Same-origin tiles: the test never leaves loopback and the CSP's img-src stays 'self'.
+        "MAP_TILE_URL": "/admin/review/static/vendor/leaflet/images/layers.png?z={z}&x={x}&y={y}",
+        "MAP_TILE_SUBDOMAINS": "a",
+        "TIMEZONE": "Asia/Shanghai",
+    }
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
+             "wsgi:app"],
+            cwd=REPO_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, server, log)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"gunicorn did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
+
+
+def _chrome(size: tuple[int, int], *, mobile: bool):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--disable-extensions", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--lang=zh-CN",
+                     f"--window-size={size[0]},{size[1]}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    # The page's viewport exactly this size (the window's own frame would otherwise take some of it).
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": mobile})
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def desktop(live_server):
+    """Chromium at 1366×900."""
+    driver = _chrome(DESKTOP, mobile=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def phone(live_server):
+    """Chromium at 390×844, as a phone."""
+    driver = _chrome(PHONE, mobile=True)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, name: str) -> None:
+    """Keep a screenshot for the README when ZOUFANG_SCREENSHOTS names a folder (docs/screenshots)."""
+    folder = os.environ.get("ZOUFANG_SCREENSHOTS")
+    if not folder:
+        return
+    target = Path(folder)
+    if not target.is_absolute():
+        target = REPO_ROOT / target
+    target.mkdir(parents=True, exist_ok=True)
+    temporary = target / f".{name}.png"
+    driver.save_screenshot(str(temporary))
+    shutil.move(temporary, target / f"{name}.png")
+
