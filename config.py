@@ -97,6 +97,8 @@ class Config:
     WARN_FAST_TRAVEL_KMH = _env_float("WARN_FAST_TRAVEL_KMH", 120)
     WARN_TOO_SHORT = timedelta(minutes=_env_int("WARN_TOO_SHORT_MINUTES", 3))
     WARN_CLOCK_SKEW = timedelta(minutes=_env_int("WARN_CLOCK_SKEW_MINUTES", 10))
+    # Cropped, re-saved copies are looked for among the station's photos of this many days (and the person's).
+    WARN_REUSE_SCOPE_DAYS = _env_int("WARN_REUSE_SCOPE_DAYS", 120)
 
     # WeChat mini-program login (code2Session)
     WECHAT_APPID = os.environ.get("WECHAT_APPID", "")

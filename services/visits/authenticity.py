@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, false, or_, select
 
 from extensions import db
 from models import Photo, Visit, VisitWarning
 from models.enums import WARNING_CODES
 from services.geo import distance_m
 from services.photos.pipeline import phash_distance
+from services.photos.similarity import hash_is_near, same_picture
+from services.storage import MissingObject, get_storage
 from services.visits.evidence import (
     NOTICE,
     SERIOUS,
@@ -38,6 +40,9 @@ MIN_TRAVEL_GAP = timedelta(minutes=1)
 # Bounds the work of the near-duplicate check when a band value is very common (e.g. blank images).
 MAX_REUSE_CANDIDATES = 200
 MAX_MESSAGE_LENGTH = 255  # VisitWarning.message
+# Bounds of the search for cropped copies: photos looked at (by hash), and pictures compared (~50 ms each).
+MAX_SCOPED_CANDIDATES = 3000
+MAX_VERIFIED_CANDIDATES = 6
 
 
 def visit_api_path(visit_id: int) -> str:
@@ -258,12 +263,63 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
                             "phash_distance": distance, "other_photo_id": candidate.id,
                             "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
                             "other_visit_api": visit_api_path(candidate.visit_id)})
+    matches += _cropped_copies(visit, photos, config, already={(m["photo_id"], m["other_photo_id"]) for m in matches})
     if not matches:
         return None
     other_visits = sorted({match["other_visit_id"] for match in matches})
     listed = "、".join(f"#{visit_id}" for visit_id in other_visits)
     return _warning("photo_reused", f"照片与其他走访记录（{listed}）中的照片相同或几乎相同",
                     {"max_phash_distance": max_distance, "other_visit_ids": other_visits, "matches": matches})
+
+
+def _cropped_copies(visit: Visit, photos: Sequence[Photo], config: Mapping, *, already: set) -> list[dict]:
+    """Re-used photos the banded index cannot see: lightly cropped and re-saved copies (hash distance 4–16).
+
+    Looked for where a re-use happens, within bounds: photos of the same station's visits of the last
+    WARN_REUSE_SCOPE_DAYS and of the same beneficiary's visits, newest first, at most MAX_SCOPED_CANDIDATES.
+    The closest few are verified on the thumbnails (services.photos.similarity), so an honest new photo of
+    the same doorway is not taken for a copy.
+    """
+    hashed = [photo for photo in photos if photo.phash]
+    if not hashed:
+        return []
+    since = visit.received_at - timedelta(days=config.get("WARN_REUSE_SCOPE_DAYS", 120))
+    scope = or_(and_(Visit.station_id == visit.station_id, Visit.received_at >= since),
+                Visit.beneficiary_id == visit.beneficiary_id if visit.beneficiary_id is not None else false())
+    candidates = db.session.execute(
+        select(Photo.id, Photo.visit_id, Photo.phash, Photo.thumb_key)
+        .join(Visit, Visit.id == Photo.visit_id)
+        .where(Visit.id != visit.id, Photo.phash.is_not(None), scope)
+        .order_by(Photo.id.desc())
+        .limit(MAX_SCOPED_CANDIDATES)
+    ).all()
+    close = sorted(
+        ((phash_distance(photo.phash, candidate.phash), photo, candidate)
+         for photo in hashed for candidate in candidates
+         if (photo.id, candidate.id) not in already and hash_is_near(photo.phash, candidate.phash)),
+        key=lambda item: (item[0], -item[2].id),
+    )[:MAX_VERIFIED_CANDIDATES]
+    storage = get_storage()
+    thumbs: dict[str, bytes | None] = {}
+
+    def thumb(key: str) -> bytes | None:
+        if key not in thumbs:
+            try:
+                thumbs[key] = storage.get(key)
+            except MissingObject:
+                thumbs[key] = None
+        return thumbs[key]
+
+    found = []
+    for distance, photo, candidate in close:
+        mine, theirs = thumb(photo.thumb_key), thumb(candidate.thumb_key)
+        if mine is None or theirs is None or not same_picture(mine, theirs):
+            continue
+        found.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "match": "cropped",
+                      "phash_distance": distance, "other_photo_id": candidate.id,
+                      "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
+                      "other_visit_api": visit_api_path(candidate.visit_id)})
+    return found
 
 
 def _fast_travel(visit: Visit, config: Mapping) -> VisitWarning | None:

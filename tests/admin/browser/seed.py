@@ -74,7 +74,8 @@ def seed_review_scene() -> dict:
 
     # A month ago 陈静 photographed 王芳's doorway; the record was approved.
     earlier = make_visit(chen_jing, people[0], started_at=now - timedelta(days=30), location=at_home(people[0]),
-                         photo_ids=[_photo(chen_jing, 7, quality=92).id], received_at=now - timedelta(days=30, minutes=-40))
+                         photo_ids=[_photo(chen_jing, 7, quality=92).id],
+                         received_at=now - timedelta(days=30, minutes=-40))
     approve_visit(supervisor, earlier.id)
 
     # 李伟 sends the same doorway again, re-saved at a lower quality, 10 km from the registered address.
@@ -90,7 +91,8 @@ def seed_review_scene() -> dict:
                        photo_ids=[_photo(li_wei, 31).id], received_at=now - timedelta(hours=4))
     # Returned for a kitchen photo, then resubmitted with it and a reply.
     returned = make_visit(chen_jing, people[3], started_at=now - timedelta(days=1), location=at_home(people[3]),
-                          photo_ids=[_photo(chen_jing, 41).id], notes="屋顶漏水", received_at=now - timedelta(days=1, minutes=-40))
+                          photo_ids=[_photo(chen_jing, 41).id], notes="屋顶漏水",
+                          received_at=now - timedelta(days=1, minutes=-40))
     return_visit(supervisor, returned.id, "请补拍厨房照片")
     body = visit_body(chen_jing, people[3], started_at=returned.started_at, location=at_home(people[3]),
                       photo_ids=[_photo(chen_jing, 42).id, _photo(chen_jing, 43).id],

@@ -9,7 +9,6 @@ from tests.admin.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.factories import PASSWORD
 
 
-
 def _by(css: str):
     from selenium.webdriver.common.by import By
 

@@ -230,3 +230,48 @@ def test_compute_warnings_does_not_touch_the_visit(app, worker, home):
     fresh = compute_warnings(visit, visit.photos, app.config)
     assert [warning.code for warning in fresh] == ["mock_location"]
     assert visit.warning_count == 1
+
+
+def _stored(owner, image, quality):
+    import io
+
+    from services.photos.intake import store_photo
+
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    photo, _ = store_photo(owner, buffer.getvalue())
+    return photo
+
+
+def test_a_lightly_cropped_resaved_copy_is_caught_beyond_the_banded_index(worker, home):
+    import random
+
+    from tests.services.photos.similarity_corpus import drawn_scene, light_crop
+
+    scene = drawn_scene(9)
+    original = _stored(worker, scene, 92)
+    first = make_visit(worker, home, photo_ids=[original.id])
+    colleague = make_worker(worker.station)
+    copy = _stored(colleague, light_crop(scene, 0.06, random.Random(3)), 60)
+    assert phash_distance(original.phash, copy.phash) > 3  # out of the banded index's reach
+    visit = make_visit(colleague, home, photo_ids=[copy.id])
+    warning = warning_of(visit, "photo_reused")
+    match = warning.evidence["matches"][0]
+    assert (match["photo_id"], match["other_photo_id"], match["other_visit_id"], match["match"]) == \
+        (copy.id, original.id, first.id, "cropped")
+    assert warning.severity == 2
+
+
+def test_an_honest_photo_of_the_same_doorway_a_month_later_is_not_warned(worker, home):
+    import random
+
+    from tests.services.photos.similarity_corpus import drawn_scene, honest_repeat
+
+    rng = random.Random(7)
+    before, _ = honest_repeat(drawn_scene(5), rng)
+    _, after = honest_repeat(drawn_scene(5, moved=True), rng)
+    earlier = _stored(worker, before, 90)
+    make_visit(worker, home, photo_ids=[earlier.id], started_at=utcnow() - timedelta(days=5))
+    later = _stored(worker, after, 85)
+    assert 3 < phash_distance(earlier.phash, later.phash) <= 16  # close enough to be looked at, then cleared
+    assert "photo_reused" not in codes(make_visit(worker, home, photo_ids=[later.id]))
