@@ -3,6 +3,7 @@
 from flask import Flask
 
 from cli.beneficiaries import beneficiaries_group
+from cli.contract import contract_group
 from cli.demo.commands import seed_demo_command
 from cli.photos import photos_group
 from cli.stations import stations_group
@@ -11,5 +12,6 @@ from cli.users import users_group
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to the app's CLI."""
-    for command in (stations_group, users_group, beneficiaries_group, photos_group, seed_demo_command):
+    for command in (stations_group, users_group, beneficiaries_group, photos_group, seed_demo_command,
+                    contract_group):
         app.cli.add_command(command)

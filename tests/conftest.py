@@ -156,5 +156,5 @@ def count_queries(app):
 def shared_photos() -> Path:
     """The real photos of ../shared/testdata/photos; tests using them skip when it is absent."""
     if not SHARED_PHOTOS.is_dir():
-        pytest.skip("../shared/testdata/photos is not present")
+        pytest.skip(f"real camera photos are kept outside the repository and {SHARED_PHOTOS} is not next to this clone")
     return SHARED_PHOTOS
