@@ -131,3 +131,9 @@ def test_flash_messages_follow_the_language(client, login_as, review_scene):
                            follow_redirects=True)
     html = response.get_data(as_text=True)
     assert f"Visit record #{visit.id} approved" in html and "已通过" not in html
+
+
+def test_the_current_language_is_marked_in_the_switch(client):
+    html = client.get("/admin/login").get_data(as_text=True)
+    assert 'aria-current="true" lang="zh-CN">中文</span>' in html
+    assert 'name="locale" value="en"' in html and 'name="locale" value="zh_Hans_CN"' not in html
