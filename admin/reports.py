@@ -34,7 +34,7 @@ from services.reporting.schedules import (
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"xlsx": XLSX_MIME, "csv": "text/csv; charset=utf-8"}
-# The dashboard's periods (services.reporting.dashboard.PERIODS keys) as the page names them.
+# The dashboard's periods (services.reporting.dashboard.PERIODS) as the page names them.
 PERIOD_LABELS = {"today": lazy_gettext("Today"), "week": lazy_gettext("This week"), "month": lazy_gettext("This month")}
 # The report table's headers per figure (services.reporting.reports.FIGURE_COLUMNS names). The downloads keep
 # the service's Chinese headers: they are filed with the bureau, whose forms are in Chinese whatever the page shows.
@@ -82,13 +82,12 @@ def duration_text(age: timedelta | None) -> str:
 
 def period_label(period) -> str:
     """The name of a dashboard period (today, this week, this month) in the current language."""
-    return str(PERIOD_LABELS.get(period.key, period.label))
+    return str(PERIOD_LABELS[period.key])
 
 
 def report_columns() -> list[tuple[str, str, str]]:
     """(name, header, number format) of the report table's figures, headers in the current language."""
-    return [(name, str(FIGURE_LABELS.get(name, header)), number_format)
-            for name, header, number_format in FIGURE_COLUMNS]
+    return [(name, str(FIGURE_LABELS[name]), number_format) for name, _download_header, number_format in FIGURE_COLUMNS]
 
 
 class ReportQuerySchema(Schema):

@@ -153,16 +153,11 @@ def bulk_summary(report) -> str:
                    skipped=report.skipped_total, reasons=reasons)
 
 
-def map_point_labels(record) -> list[str]:
-    """The legend of each map point in the current language (photos keep their number on the page)."""
-    photo_numbers = iter(number for number, photo in enumerate(record.visit.photos, start=1) if photo.gps is not None)
-    labels = []
-    for point in record.map_points:
-        if point.kind == "photo":
-            labels.append(gettext("Photo %(number)d", number=next(photo_numbers, 0)))
-        else:
-            labels.append(str(MAP_POINT_LABELS.get(point.kind, point.label)))
-    return labels
+def map_point_label(point) -> str:
+    """The legend of a map point in the current language (photos keep their number on the page)."""
+    if point.kind == "photo":
+        return gettext("Photo %(number)d", number=point.number)
+    return str(MAP_POINT_LABELS[point.kind])
 
 
 def warning_badge(warning) -> Markup:
@@ -256,8 +251,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
             "tileUrl": config["MAP_TILE_URL"],
             "subdomains": config["MAP_TILE_SUBDOMAINS"],
             "attribution": config["MAP_TILE_ATTRIBUTION"],
-            "points": [{**point.as_dict(), "label": label}
-                       for point, label in zip(record.map_points, map_point_labels(record), strict=True)],
+            "points": [{**point.as_dict(), "label": map_point_label(point)} for point in record.map_points],
         }
 
     @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))

@@ -42,15 +42,14 @@ from models.enums import (
     WARNING_CODES,
 )
 from services.audit import record_audit
-from services.errors import Forbidden, Invalid
-from services.permissions import scope_beneficiaries
+from services.errors import Invalid
+from services.permissions import MAX_REVEAL_REASON_LENGTH, ensure_can_export_full_ids, scope_beneficiaries
 from services.visits.review import QueueFilters, review_queue_query
 
 BATCH_ROWS = 1000
 FILE_CHUNK_BYTES = 64 * 1024
 # Excel's limit is 1,048,576 rows a sheet, header included; bigger exports continue on another sheet.
 XLSX_ROWS_PER_SHEET = 1_048_575
-MAX_REASON_LENGTH = 500
 EXPORT_FORMATS = ("csv", "xlsx", "geojson")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -284,12 +283,12 @@ def export_beneficiaries(user: User, filters: BeneficiaryExportFilters | None, e
     writer = _writer(export_format)
     reason = (reason or "").strip()
     if full_id_numbers:
-        if user.role != "admin":
-            raise Forbidden("只有管理员可以导出完整身份证号", code="admin_only")
+        ensure_can_export_full_ids(user)
         if not reason:
-            raise Invalid("导出完整身份证号须填写原因", fields={"reason": ["required"]})
-        if len(reason) > MAX_REASON_LENGTH:
-            raise Invalid("原因过长", fields={"reason": [f"at most {MAX_REASON_LENGTH} characters"]})
+            raise Invalid("导出完整身份证号须填写原因", code="reason_required", fields={"reason": ["required"]})
+        if len(reason) > MAX_REVEAL_REASON_LENGTH:
+            raise Invalid("原因过长", code="reason_too_long", params={"limit": MAX_REVEAL_REASON_LENGTH},
+                          fields={"reason": [f"at most {MAX_REVEAL_REASON_LENGTH} characters"]})
     details = {"dataset": "beneficiaries", "format": export_format, "filters": _jsonable(filters),
                "full_id_numbers": full_id_numbers}
     if full_id_numbers:

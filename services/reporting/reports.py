@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import Beneficiary, Region, ServicePoint, Station, User, Visit
-from models.enums import DUTY_KINDS
+from models.enums import DUTY_KINDS, BeneficiaryStatus, VisitStatus
 from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
 from services.reporting.schedules import epoch_seconds, local_midnight
@@ -144,7 +144,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     station_ids = [row[0] for row in station_info]
 
     started_from, started_before = local_midnight(start), local_midnight(end + timedelta(days=1))
-    approved = and_(Visit.status == "approved", Visit.started_at >= started_from,
+    approved = and_(Visit.status == VisitStatus.APPROVED, Visit.started_at >= started_from,
                     Visit.started_at < started_before, Visit.station_id.in_(station_ids))
     station_rows = {
         station_id: ReportRow("station", code, name, parent_name=county_name or NO_COUNTY)
@@ -207,7 +207,7 @@ def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
     statement = (
         select(Beneficiary.station_id, func.count(Beneficiary.id),
                func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
-        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE, Beneficiary.station_id.in_(station_ids))
         .group_by(Beneficiary.station_id)
     )
     for station_id, registered, registered_served in db.session.execute(statement):

@@ -24,7 +24,8 @@ from extensions import db
 from models import CategorySchedule, User
 from models.enums import BENEFICIARY_CATEGORIES, DEFAULT_CATEGORY_INTERVAL_DAYS, RISK_TIER_INTERVAL_DAYS
 from services.audit import record_audit
-from services.errors import Forbidden, Invalid, NotFound
+from services.errors import Invalid, NotFound
+from services.permissions import ensure_can_manage_organisation
 
 EPOCH = date(1970, 1, 1)
 # A schedule looser than a year would drop people out of the yearly "every registered person" target.
@@ -156,8 +157,7 @@ def ensure_category_schedules() -> list[CategorySchedule]:
 
 def set_category_interval(category: str, interval_days: int, actor: User) -> CategorySchedule:
     """Change the required visit interval of one category (admins only); audited."""
-    if actor.role != "admin":
-        raise Forbidden("只有管理员可以修改走访周期")
+    ensure_can_manage_organisation(actor)
     if category not in BENEFICIARY_CATEGORIES:
         raise NotFound("类别不存在", code="category_not_found")
     if not isinstance(interval_days, int) or not MIN_INTERVAL_DAYS <= interval_days <= MAX_INTERVAL_DAYS:
