@@ -315,7 +315,7 @@ def check_roster_upload(raw: bytes, actor: User) -> tuple[ImportReport, str | No
     """
     ensure_can_edit_registry(actor)
     if not raw:
-        raise Invalid("请选择名册文件", fields={"file": ["required"]})
+        raise Invalid("请选择名册文件", code="file_required", fields={"file": ["required"]})
     report = import_roster(raw, actor=actor, dry_run=True)
     if not report.ok:
         return report, None

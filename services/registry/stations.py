@@ -87,8 +87,8 @@ def add_station(code: str, name: str, *, county_name: str | None = None, region:
     if not code or not name:
         raise Invalid("编码和名称不能为空", code="station_fields_missing")
     if len(code) > MAX_CODE_LENGTH:
-        raise Invalid("编码过长", code="code_too_long", params={"limit": MAX_CODE_LENGTH},
-                      fields={"code": [f"at most {MAX_CODE_LENGTH} characters"]})
+        raise Invalid("编码无效", code="code_invalid", params={"limit": MAX_CODE_LENGTH},
+                      fields={"code": [f"1-{MAX_CODE_LENGTH} characters"]})
     name = _check_name(name)
     _check_location(latitude, longitude)
     if code in stations_by_code([code]):
@@ -103,11 +103,19 @@ def add_station(code: str, name: str, *, county_name: str | None = None, region:
     return station
 
 
-def update_station(station: Station, *, name: str, region: Region | None, latitude: float | None,
+def update_station(station: Station, *, code: str, name: str, region: Region | None, latitude: float | None,
                    longitude: float | None, actor: User | None = None) -> Station:
-    """Rename, re-place or move a station in the region tree (its code stays: accounts and imports use it); audited."""
+    """Correct a station's code or name, its place or its region; audited as `station_changed`."""
     ensure_can_manage_organisation(actor)
-    values = {"name": _check_name(name), "region": region, "latitude": latitude, "longitude": longitude}
+    code = (code or "").strip()
+    if not code or len(code) > MAX_CODE_LENGTH:
+        raise Invalid("编码无效", code="code_invalid", params={"limit": MAX_CODE_LENGTH},
+                      fields={"code": [f"1-{MAX_CODE_LENGTH} characters"]})
+    holder = stations_by_code([code]).get(code)
+    if holder is not None and holder.id != station.id:
+        raise Invalid(f"社工站 {code} 已存在", code="station_exists", params={"code": code})
+    values = {"code": code, "name": _check_name(name), "region": region, "latitude": latitude,
+              "longitude": longitude}
     _check_location(latitude, longitude)
     _apply_audited(station, values, actor, "station_changed", created=False)
     db.session.commit()

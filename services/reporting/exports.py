@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -43,6 +42,7 @@ from models.enums import (
 )
 from services.audit import record_audit
 from services.errors import Invalid
+from services.localtime import time_zone
 from services.permissions import MAX_REVEAL_REASON_LENGTH, ensure_can_export_full_ids, scope_beneficiaries
 from services.visits.review import QueueFilters, review_queue_query
 
@@ -126,10 +126,6 @@ BENEFICIARY_COLUMNS = (
 )
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def _label(vocabulary, code: str | None) -> str:
     if not code:
         return ""
@@ -185,7 +181,7 @@ def _warning_codes_of(visit_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _visit_rows(statement: Select) -> Iterator[ExportRow]:
-    zone = _zone()
+    zone = time_zone()
     result = db.session.execute(statement.execution_options(yield_per=BATCH_ROWS))
     for batch in result.partitions():
         warnings = _warning_codes_of([row[0] for row in batch if row.warning_count])
@@ -311,13 +307,14 @@ def _jsonable(filters) -> dict:
 
 
 def _filename(dataset: str, export_format: str) -> str:
-    stamp = datetime.now(_zone()).strftime("%Y%m%d-%H%M")
+    stamp = datetime.now(time_zone()).strftime("%Y%m%d-%H%M")
     return f"zoufang-{dataset}-{stamp}.{export_format}"
 
 
 def _writer(export_format: str) -> Callable[[ExportTable], Iterator[bytes]]:
     if export_format not in WRITERS:
-        raise Invalid(f"不支持的导出格式 {export_format}", fields={"format": [f"one of {', '.join(EXPORT_FORMATS)}"]})
+        raise Invalid(f"不支持的导出格式 {export_format}", code="export_format_unknown",
+                      params={"format": export_format}, fields={"format": [f"one of {', '.join(EXPORT_FORMATS)}"]})
     return WRITERS[export_format]
 
 

@@ -123,9 +123,10 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     A fixed number of queries, whatever the volume.
     """
     if end < start:
-        raise Invalid("结束日期不能早于开始日期", fields={"end": ["before start"]})
+        raise Invalid("结束日期不能早于开始日期", code="date_range_reversed", fields={"end": ["before start"]})
     if (end - start).days > MAX_RANGE_DAYS:
-        raise Invalid("统计区间过长", fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
+        raise Invalid("统计区间过长", code="date_range_too_long", params={"limit": MAX_RANGE_DAYS},
+                      fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
     township, county, city = aliased(Region), aliased(Region), aliased(Region)
     region = _region_for(region_code) if region_code else None
     stations = (

@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, func, or_, select
@@ -21,6 +20,7 @@ from models import Beneficiary, ReviewEvent, Station, User, Visit, VisitWarning
 from models.enums import Role, VisitStatus
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import to_gcj02
+from services.localtime import time_zone
 from services.permissions import ensure_can_review, get_visit_for, scope_users, scope_visits, station_ids_in_scope
 from services.visits.workflow import transition
 
@@ -119,12 +119,8 @@ class ReviewRecord:
     warning_links: dict[int, list[int]]
 
 
-def _local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def _start_of_local_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=_local_zone()).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=time_zone()).astimezone(UTC)
 
 
 def review_queue_query(user: User, filters: QueueFilters | None = None) -> Select:
