@@ -42,7 +42,7 @@ from models.enums import (
 )
 from services.accounts.users import create_user, deactivate_user, set_password, update_user
 from services.errors import NotFound, ServiceError
-from services.permissions import MAX_REVEAL_REASON_LENGTH, scope_beneficiaries, scope_users
+from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
 from services.registry.people import reveal_id_number, save_beneficiary
 from services.registry.stations import add_station, save_region, save_service_point, update_station
 
@@ -441,6 +441,9 @@ class AuditEventView(AdminOnlyModelView):
 
     can_create = False
     can_edit = False
+
+    def is_accessible(self) -> bool:
+        return can_read_audit_log(acting_user())
     column_list = ("created_at", "actor", "action", "object_type", "object_id", "ip", "details")
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "action")
