@@ -314,7 +314,8 @@ def submit_visit(worker: User, data: Mapping, *, received_at: datetime | None = 
     `data` is the loaded body (see api.v1.visits.VisitCreateSchema). A retry with the same body
     returns the stored visit and created=False; another body under the same client_id raises
     Conflict `client_id_conflict`. The visit, its photo attachments, warnings and "submit" event are
-    committed together or not at all.
+    committed together or not at all. A simultaneous identical submission that loses the race on the
+    unique client_id is rolled back here, to answer with the winner's visit.
     """
     config = current_app.config
     received_at = received_at or utcnow()
