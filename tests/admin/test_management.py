@@ -336,6 +336,19 @@ def test_station_refused_in_the_admin_shows_the_reason_and_writes_nothing(client
     assert _audit_rows("station_created") == []
 
 
+def test_station_edits_in_the_admin_go_through_the_service_and_are_audited(client, login_as, csrf_from):
+    admin, station = make_admin(), make_station(name="旧名镇")
+    login_as(admin)
+    response = client.post(f"/admin/stations/edit/?id={station.id}", data={
+        "code": station.code, "name": "新名镇", "latitude": str(station.latitude), "longitude": str(station.longitude),
+        "csrf_token": csrf_from("/admin/stations/new/")})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).name == "新名镇"
+    [event] = _audit_rows("station_changed")
+    assert (event.actor_id, event.details["fields"]) == (admin.id, ["name"])
+
+
 def test_region_edits_in_the_admin_go_through_the_service_and_are_audited(client, login_as, csrf_from):
     admin = make_admin()
     login_as(admin)
