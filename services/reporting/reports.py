@@ -28,6 +28,7 @@ from models import Beneficiary, Region, ServicePoint, Station, User, Visit
 from models.enums import DUTY_KINDS, BeneficiaryStatus, VisitStatus
 from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
+from services.registry.stations import stations_by_code
 from services.reporting.schedules import epoch_seconds, local_midnight
 
 MAX_RANGE_DAYS = 366 * 3
@@ -171,7 +172,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
 def _region_for(code: str) -> Region:
     region = db.session.scalar(select(Region).where(Region.code == code))
     if region is None:
-        station = db.session.scalar(select(Station).where(Station.code == code))
+        station = stations_by_code([code]).get(code)
         region = station.region if station is not None else None
         if station is not None and region is None:
             return Region(code=station.code, name=station.name, level="township")

@@ -122,25 +122,25 @@ def test_dashboard_shows_its_title_once(client, login_as, review_scene):
     assert body.count("统计看板") == 1
 
 
-def test_flash_messages_follow_the_language(client, login_as, review_scene):
+def _review_in_english(client, login_as, review_scene, action: str) -> str:
+    """Log in as the scene's admin, switch to English, post a review action on its visit; the page that follows."""
     login_as(review_scene["admin"])
     visit = review_scene["visit"]
     _switch(client, "en", "/admin/review/")
     token = csrf_token_from(client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True))
-    response = client.post(f"/admin/review/visit/{visit.id}/approve", data={"csrf_token": token},
+    response = client.post(f"/admin/review/visit/{visit.id}/{action}", data={"csrf_token": token},
                            follow_redirects=True)
-    html = response.get_data(as_text=True)
-    assert f"Visit record #{visit.id} approved" in html and "已通过" not in html
+    return response.get_data(as_text=True)
+
+
+def test_flash_messages_follow_the_language(client, login_as, review_scene):
+    html = _review_in_english(client, login_as, review_scene, "approve")
+    assert f"Visit record #{review_scene['visit'].id} approved" in html and "已通过" not in html
 
 
 def test_service_refusals_are_translated_by_code_in_english(client, login_as, review_scene):
-    """The service's Chinese sentence is the phone's; the English admin says it in English, with its numbers."""
-    login_as(review_scene["admin"])
-    visit = review_scene["visit"]
-    _switch(client, "en", "/admin/review/")
-    token = csrf_token_from(client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True))
-    html = client.post(f"/admin/review/visit/{visit.id}/reject", data={"csrf_token": token},
-                       follow_redirects=True).get_data(as_text=True)
+    """The service's Chinese sentence is the phone's; the English admin says it in English."""
+    html = _review_in_english(client, login_as, review_scene, "reject")
     assert "Give a comment or reason." in html and "请填写意见或原因" not in html
 
 
