@@ -11,7 +11,6 @@ from services.errors import ServiceError
 
 SERVICE_ERROR_MESSAGES = {
     # permissions
-    "admin_only": lazy_gettext("Only administrators may do this."),
     "registry_admin_only": lazy_gettext("Only administrators may change the registry of beneficiaries."),
     "management_admin_only": lazy_gettext(
         "Only administrators may manage accounts, stations, regions and visit intervals."),

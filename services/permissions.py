@@ -34,12 +34,6 @@ def is_reviewer(user: User | None) -> bool:
     return user is not None and user.role in REVIEWER_ROLES
 
 
-def ensure_admin(user: User | None) -> None:
-    """Refuse anyone but an administrator (a page or action of the admin site only admins use)."""
-    if not is_admin(user):
-        raise Forbidden("只有管理员可以进行此操作", code="admin_only")
-
-
 def can_edit_registry(user: User | None) -> bool:
     """Create and edit people of the registry, import rosters: admins (and the command line)."""
     return user is None or is_admin(user)

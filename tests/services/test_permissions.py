@@ -19,7 +19,6 @@ from services.permissions import (
     can_reveal_id_number,
     can_submit_visits,
     can_view_photo,
-    ensure_admin,
     ensure_can_edit_registry,
     ensure_can_export_full_ids,
     ensure_can_manage_organisation,
@@ -143,7 +142,6 @@ def test_the_command_line_may_manage_and_edit_the_registry(app):
 
 # Each refusal has its own rule, so its own code and one message.
 @pytest.mark.parametrize(("ensure", "code"), [
-    (ensure_admin, "admin_only"),
     (ensure_can_edit_registry, "registry_admin_only"),
     (ensure_can_manage_organisation, "management_admin_only"),
     (ensure_can_export_full_ids, "full_id_export_admin_only"),
