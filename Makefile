@@ -36,7 +36,7 @@ run: seed-demo
 	@echo "  admin site:   http://$(HOST):$(PORT)/admin"
 	@echo "  phone API:    http://$(HOST):$(PORT)/api/v1  (OpenAPI: /api/v1/openapi.json)"
 	@echo ""
-	exec env HOST=$(HOST) PORT=$(PORT) $(if $(WORKERS),WEB_CONCURRENCY=$(WORKERS)) \
+	exec env GUNICORN_BIND=$(HOST):$(PORT) $(if $(WORKERS),WEB_CONCURRENCY=$(WORKERS)) \
 		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: install the dev requirements and run the suite (TEST_DATABASE_URL adds PostgreSQL).

@@ -91,9 +91,9 @@ class Storage(ABC):
         """A short-lived URL a client may fetch the object from directly, or None when the backend has none."""
         return None
 
-    @abstractmethod
     def check(self) -> None:
-        """Raise if the store cannot be reached (the readiness probe calls this)."""
+        """Raise if the store cannot be reached (the readiness probe calls this); listing proves it by default."""
+        next(iter(self.iter_objects()), None)
 
 
 class FilesystemStorage(Storage):
