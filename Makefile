@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 HOST ?= 127.0.0.1
-WORKERS ?= 2
+# Empty: gunicorn.conf.py picks the worker count from the cores.
+WORKERS ?=
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
@@ -35,8 +36,8 @@ run: seed-demo
 	@echo "  admin site:   http://$(HOST):$(PORT)/admin"
 	@echo "  phone API:    http://$(HOST):$(PORT)/api/v1  (OpenAPI: /api/v1/openapi.json)"
 	@echo ""
-	exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 90 \
-		--access-logfile - wsgi:app
+	exec env GUNICORN_BIND=$(HOST):$(PORT) $(if $(WORKERS),WEB_CONCURRENCY=$(WORKERS)) \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: install the dev requirements and run the suite (TEST_DATABASE_URL adds PostgreSQL).
 test: $(VENV)/.dev-installed

@@ -15,6 +15,8 @@ from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
 from models import User
+from services.health import readiness
+from services.request_log import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -24,9 +26,11 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
+    init_request_logging(app)
     _init_extensions(app)
     _register_api(app)
     _register_health_check(app)
+    _register_readiness_check(app)
     init_admin(app)
     register_commands(app)
     return app
@@ -99,3 +103,11 @@ def _register_health_check(app: Flask) -> None:
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
+
+def _register_readiness_check(app: Flask) -> None:
+    @app.get("/readyz")
+    def readyz():
+        """Ready for traffic: the database and the photo store both answer (503 otherwise)."""
+        checks = readiness()
+        ready = all(state == "ok" for state in checks.values())
+        return jsonify({"status": "ok" if ready else "unavailable", **checks}), 200 if ready else 503
