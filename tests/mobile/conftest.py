@@ -156,6 +156,19 @@ class Phone:
         return self.wait(lambda driver: next(iter(driver.find_elements(By.CSS_SELECTOR, css)), None),
                          f"nothing matches {css}")
 
+    def click(self, css: str) -> None:
+        """Click the first element matching css, looking it up again if the page redrew it meanwhile."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def clicked(_):
+            try:
+                self.find(css).click()
+            except StaleElementReferenceException:
+                return False
+            return True
+
+        self.wait(clicked, f"could not click {css}")
+
     def find_all(self, css: str):
         from selenium.webdriver.common.by import By
 
@@ -170,6 +183,7 @@ class Phone:
 
     def click_button(self, text: str, within: str = "body") -> None:
         """Click the visible button (or link) whose text is exactly `text`."""
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
         def button(driver):
@@ -178,18 +192,38 @@ class Phone:
                     return element
             return None
 
-        element = self.wait(button, f"no visible button {text!r}")
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
+        def clicked(driver):
+            try:
+                element = button(driver)
+                if element is None:
+                    return False
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+                element.click()
+            except StaleElementReferenceException:
+                return False
+            return True
+
+        self.wait(clicked, f"no visible button {text!r}")
 
     def tick(self, text: str) -> None:
         """Tick the check box or radio button labelled `text` (the first one with that label)."""
         from selenium.webdriver.common.by import By
 
-        label = self.wait(lambda driver: next((element for element in driver.find_elements(By.CSS_SELECTOR, "label.choice")
-                                               if element.text.strip() == text), None), f"no choice {text!r}")
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", label)
-        label.click()
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def ticked(driver):
+            try:
+                label = next((element for element in driver.find_elements(By.CSS_SELECTOR, "label.choice")
+                              if element.text.strip() == text), None)
+                if label is None:
+                    return False
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", label)
+                label.click()
+            except StaleElementReferenceException:
+                return False
+            return True
+
+        self.wait(ticked, f"no choice {text!r}")
 
     def login(self, username: str, password: str = PASSWORD) -> None:
         self.find("#login-username").clear()

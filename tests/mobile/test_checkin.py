@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models import Visit
-from services.visits.review import approve_visit
-from tests.factories import make_beneficiary, make_station, make_supervisor, make_worker
+from services.photos.intake import store_photo
+from services.visits.review import approve_visit, return_visit
+from tests.factories import expire_tokens, make_beneficiary, make_station, make_supervisor, make_visit, make_worker
 
 HOME = (21.7603, 110.9412)
 
@@ -38,7 +39,7 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     browser.wait_for_text("张小明")
     browser.screenshot("home.png")
 
-    browser.find(f'[data-person-id="{person.id}"] .person').click()
+    browser.click(f'[data-person-id="{person.id}"] .person')
     browser.click_button("开始走访")
     browser.wait_for_text("已定位，精度约 8 米")
     browser.add_photos(*real_photos[:2])
@@ -65,3 +66,98 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     browser.open("/m/#/visits")
     browser.find(f'[data-visit-id="{visit.id}"][data-status="approved"]')
     assert "已通过" in browser.text()
+
+
+def test_offline_check_in_survives_a_reload_and_is_sent_once(browser, village, generated_photos):
+    worker, _, person = village
+    browser.allow_location(*HOME, accuracy=12)
+    browser.open()
+    browser.login(worker.username)
+    browser.wait_for_text("张小明")
+    # The shell is cached once the service worker controls the page.
+    browser.wait(lambda driver: driver.execute_script("return navigator.serviceWorker.controller !== null"),
+                 "the service worker never took control")
+
+    browser.set_online(False)
+    browser.click(f'[data-person-id="{person.id}"] .person')
+    browser.click_button("开始走访")
+    browser.wait_for_text("已定位，精度约 12 米")
+    browser.add_photos(generated_photos[0])
+    browser.tick("资源链接")
+    browser.click_button("结束并提交")
+    browser.wait_for_text("1 条待上传")
+
+    browser.driver.refresh()
+    browser.wait_for_text("1 条待上传")
+    browser.find('.outbox-item[data-state="retry"]')
+    assert _visits_of(worker) == []
+
+    browser.set_online(True)
+    browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied once online")
+    (visit,) = _visits_of(worker)
+    assert [photo.sha256 for photo in visit.photos] == [hashlib.sha256(generated_photos[0].read_bytes()).hexdigest()]
+    assert visit.services == ["resource_linking"]
+
+
+def test_returned_visit_is_corrected_and_resubmitted(browser, village, generated_photos):
+    worker, supervisor, person = village
+    photo, _ = store_photo(worker, generated_photos[0].read_bytes())
+    visit = make_visit(worker, person, photo_ids=[photo.id])
+    return_visit(supervisor, visit.id, "请补充厨房照片")
+    browser.allow_location(*HOME)
+    browser.open()
+    browser.login(worker.username)
+    browser.find(f'.returned-visit[data-visit-id="{visit.id}"]')
+    browser.wait_for_text("督导意见：请补充厨房照片")
+
+    browser.click_button("修改并重新提交")
+    browser.wait(lambda driver: driver.execute_script(
+        "const image = document.querySelector('#photos img'); return image && image.complete && image.naturalWidth > 0"),
+        "the visit's stored photo was not shown")
+    browser.add_photos(generated_photos[1])
+    browser.tick("康复护理")
+    browser.click_button("重新提交")
+    browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied")
+
+    (resubmitted,) = _visits_of(worker)
+    assert resubmitted.status == "submitted" and resubmitted.revision == 2
+    assert "rehabilitation" in resubmitted.needs
+    assert [item.sha256 for item in resubmitted.photos] == [
+        hashlib.sha256(path.read_bytes()).hexdigest() for path in generated_photos[:2]]
+    browser.wait(lambda driver: not driver.find_elements("css selector", ".returned-visit"),
+                 "the corrected visit is still listed as returned")
+
+
+def test_care_call_in_three_taps_without_location(browser, village):
+    worker, _, person = village
+    browser.deny_location()
+    browser.open()
+    browser.login(worker.username)
+
+    browser.click(f'[data-person-id="{person.id}"] .person')
+    browser.click_button("电话/视频探访")
+    browser.click_button("结束并提交")
+    browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied")
+
+    (visit,) = _visits_of(worker)
+    assert visit.kind == "care_call" and visit.beneficiary_id == person.id
+    assert visit.sent_latitude is None and visit.latitude is None and visit.photos == []
+
+
+def test_expired_token_keeps_the_queued_visit_until_the_next_login(browser, village):
+    worker, _, person = village
+    browser.deny_location()
+    browser.open()
+    browser.login(worker.username)
+    expire_tokens(worker)
+
+    browser.click(f'[data-person-id="{person.id}"] .person')
+    browser.click_button("电话/视频探访")
+    browser.click_button("结束并提交")
+    browser.find("#login-password")
+    assert _visits_of(worker) == []
+
+    browser.driver.refresh()
+    browser.login(worker.username)
+    browser.wait(lambda _: browser.outbox_empty(), "the queued visit was not sent after logging in again")
+    assert len(_visits_of(worker)) == 1

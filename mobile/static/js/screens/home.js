@@ -66,23 +66,17 @@ function outboxCard() {
     row.querySelector(".state").textContent =
       `正在上传照片 ${event.detail.index + 1}/${event.detail.count}：${Math.round(event.detail.fraction * 100)}%`;
   };
-  const onSent = () => toast("一条走访记录已上传");
-  events.addEventListener("change", render);
-  events.addEventListener("progress", onProgress);
-  events.addEventListener("sent", onSent);
-  // Stop listening once the card has left the page.
-  addEventListener("hashchange", () => {
-    events.removeEventListener("change", render);
-    events.removeEventListener("progress", onProgress);
-    events.removeEventListener("sent", onSent);
-  }, { once: true });
+  whileShown("change", render);
+  whileShown("progress", onProgress);
+  whileShown("sent", () => toast("一条走访记录已上传"));
   render();
   return card;
 }
 
+// Returned visits on top; one already corrected and waiting in the outbox is not listed twice.
 function returnedCard() {
   const card = h("section", { id: "returned", hidden: true });
-  (async () => {
+  const load = async () => {
     let visits;
     try {
       visits = (await api("/visits?status=returned&limit=50")).items;
@@ -91,16 +85,26 @@ function returnedCard() {
       if (error.status) return;
       visits = (await cacheGet("returned")) || [];
     }
+    const corrected = new Set((await items()).filter((item) => item.method === "PUT").map((item) => item.visit_id));
+    visits = visits.filter((visit) => !corrected.has(visit.id));
     card.hidden = visits.length === 0;
-    card.replaceChildren(h("h2", {}, `退回补充（${visits.length}）`), visits.map((visit) =>
+    card.replaceChildren(h("h2", {}, `退回补充（${visits.length}）`), ...visits.map((visit) =>
       h("div", { class: "card returned-visit", dataset: { visitId: visit.id } },
         h("div", { class: "row" }, h("strong", { class: "grow" }, visit.beneficiary ? visit.beneficiary.name : "—"),
           h("span", { class: "small muted" }, label("visit_kinds", visit.kind))),
         h("div", { class: "comment" }, `督导意见：${visit.review?.comment || "（无）"}`),
         h("button", { type: "button", class: "primary block", onclick: () => go(`#/visits/${visit.id}/edit`) },
           "修改并重新提交"))));
-  })();
+  };
+  whileShown("sent", load);
+  load();
   return card;
+}
+
+// Listen to the outbox while the current screen is shown.
+function whileShown(type, listener) {
+  events.addEventListener(type, listener);
+  addEventListener("hashchange", () => events.removeEventListener(type, listener), { once: true });
 }
 
 function personActions(person) {
@@ -114,17 +118,19 @@ function personActions(person) {
       onclick: () => go(`#/checkin/${person.id}/case_service`) }, "个案服务"));
 }
 
-function personRow(person) {
+// `expanded` remembers the person whose actions are open, so a refresh of the list (distances arriving) keeps them open.
+function personRow(person, expanded) {
   const schedule = person.schedule || {};
   const tags = [];
   if (schedule.days_overdue > 0) tags.push(h("span", { class: "tag overdue" }, `逾期 ${schedule.days_overdue} 天`));
   else if (schedule.days_overdue === 0) tags.push(h("span", { class: "tag overdue" }, "今日到期"));
   if (schedule.pending_review) tags.push(h("span", { class: "tag pending" }, "待审核"));
   (person.categories || []).slice(0, 2).forEach((category) => tags.push(h("span", { class: "tag" }, category.zh)));
-  const panel = h("div", { hidden: true });
+  const panel = h("div", { hidden: expanded.id !== person.id }, expanded.id === person.id && personActions(person));
   const row = h("li", { dataset: { personId: person.id } },
     h("button", { type: "button", class: "person", onclick: () => {
       panel.hidden = !panel.hidden;
+      expanded.id = panel.hidden ? null : person.id;
       if (!panel.hidden && !panel.childElementCount) panel.append(personActions(person));
     } },
     h("div", { class: "row" }, h("span", { class: "name grow" }, person.name),
@@ -142,6 +148,7 @@ function peopleSection() {
   const box = h("input", { type: "search", placeholder: "搜索姓名或拼音首字母（如 zxm）", "aria-label": "搜索服务对象" });
   let timer = null;
   let generation = 0;
+  const expanded = { id: null };
   const show = async () => {
     const mine = ++generation;
     const text = box.value.trim();
@@ -151,13 +158,14 @@ function peopleSection() {
       heading.textContent = text ? `搜索“${text}”` : `今日待访（${result.people.length}）`;
       note.hidden = !result.offline;
       note.textContent = "离线：显示上次联网时的名单";
-      list.replaceChildren(...(result.people.length ? result.people.map(personRow)
+      list.replaceChildren(...(result.people.length ? result.people.map((person) => personRow(person, expanded))
         : [h("li", { class: "muted center" }, text ? "没有找到" : "今天没有待访对象")]));
     } catch (error) {
       list.replaceChildren(h("li", { class: "error-box" }, error.message));
     }
   };
   box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(show, 300); });
+  whileShown("sent", show);
   show().then(async () => {
     // With the phone's position the list also gives each person's distance.
     try {
