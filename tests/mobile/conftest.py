@@ -38,6 +38,9 @@ WECHAT_USER_AGENT = (
 # Real photos without GPS or a capture time, so they raise no photo warning of their own.
 SHARED_PHOTO_NAMES = ("orientation/landscape_1.jpg", "orientation/portrait_1.jpg", "formats/no_exif.jpg")
 SCREENSHOTS = REPO / "docs" / "screenshots"
+# The README's screenshots are rewritten only on request (make screenshots), so a test run leaves the tree clean.
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+MAX_SCREENSHOT_BYTES = 300 * 1024
 WAIT_SECONDS = 20
 
 
@@ -123,9 +126,10 @@ def server_app(live_server, database_url, tmp_path):
 class Phone:
     """A Chromium at a phone's size driven through Selenium, with helpers for the client's screens."""
 
-    def __init__(self, driver, base_url: str):
+    def __init__(self, driver, base_url: str, screenshot_dir: Path):
         self.driver = driver
         self.base_url = base_url
+        self.screenshot_dir = screenshot_dir
 
     def open(self, path: str = "/m/") -> None:
         self.driver.get(self.base_url + path)
@@ -237,14 +241,26 @@ class Phone:
         self.find("#photo-input").send_keys("\n".join(str(path) for path in paths))
         self.wait(lambda driver: len(self.find_all("#photos .photo")) == before + len(paths), "photos not shown")
 
+    def person_names(self) -> list[str]:
+        """The names in the people list, in order (read in the page, so a redraw cannot make them stale)."""
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll('#people .name'), (node) => node.textContent)")
+
     def outbox_empty(self) -> bool:
         return bool(self.driver.execute_script(
             "const box = document.getElementById('outbox'); return box !== null && box.hidden;"))
 
     def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / name
+        """A PNG of the phone's screen: into docs/screenshots with UPDATE_SCREENSHOTS=1, else the test's tmp dir."""
+        from PIL import Image
+
+        self.screenshot_dir.mkdir(parents=True, exist_ok=True)
+        path = self.screenshot_dir / name
         self.driver.save_screenshot(str(path))
+        with Image.open(path) as shot:
+            # 256 colours keep a phone screen readable at a fraction of the size.
+            shot.convert("RGB").quantize(256).save(path, optimize=True)
+        assert path.stat().st_size < MAX_SCREENSHOT_BYTES, f"{name} is {path.stat().st_size} bytes"
         return path
 
 
@@ -265,7 +281,7 @@ def browser(live_server, tmp_path):
     driver.set_page_load_timeout(30)
     base_url, _ = live_server
     try:
-        yield Phone(driver, base_url)
+        yield Phone(driver, base_url, SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path / "screenshots")
     finally:
         driver.quit()
         shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -27,6 +27,12 @@ def village(server_app):
     supervisor = make_supervisor(station)
     person = make_beneficiary(station, name="张小明", home_latitude=HOME[0], home_longitude=HOME[1],
                               address="金塘镇牙象村3队12号", categories=["elderly_alone", "dibao"])
+    # Neighbours further away, so the due list has an order to show.
+    make_beneficiary(station, name="李秀英", name_initials="lxy", home_latitude=HOME[0] + 0.004,
+                     home_longitude=HOME[1] + 0.003,
+                     address="金塘镇牙象村1队2号", categories=["tekun"])
+    make_beneficiary(station, name="王桂兰", home_latitude=HOME[0] + 0.012, home_longitude=HOME[1] - 0.008,
+                     address="金塘镇山阁村5队8号", categories=["left_behind_elderly", "disabled"])
     return worker, supervisor, person
 
 
@@ -35,9 +41,9 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     browser.allow_location(*HOME, accuracy=8)
     browser.open()
     browser.login(worker.username)
-    browser.wait_for_text("今日待访（1）")
-    browser.wait_for_text("张小明")
-    browser.screenshot("home.png")
+    browser.wait_for_text("今日待访（3）")
+    # Nearest first once the position is known.
+    browser.wait(lambda _: browser.person_names() == ["张小明", "李秀英", "王桂兰"], "the due list is not nearest first")
 
     browser.click(f'[data-person-id="{person.id}"] .person')
     browser.click_button("开始走访")
@@ -47,6 +53,7 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     browser.tick("正常")
     browser.tick("精神慰藉")
     browser.tick("服务对象同意拍照")
+    browser.driver.execute_script("window.scrollTo(0, 0)")
     browser.screenshot("checkin.png")
     browser.click_button("结束并提交")
     browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied")
@@ -90,6 +97,9 @@ def test_offline_check_in_survives_a_reload_and_is_sent_once(browser, village, g
     browser.driver.refresh()
     browser.wait_for_text("1 条待上传")
     browser.find('.outbox-item[data-state="retry"]')
+    browser.wait_for_text("离线：显示上次联网时的名单")
+    browser.wait_for_text("王桂兰")
+    browser.screenshot("home.png")
     assert _visits_of(worker) == []
 
     browser.set_online(True)
@@ -133,6 +143,11 @@ def test_care_call_in_three_taps_without_location(browser, village):
     browser.deny_location()
     browser.open()
     browser.login(worker.username)
+    browser.find('input[type="search"]').send_keys("lxy")
+    browser.wait(lambda _: browser.person_names() == ["李秀英"], "the search by pinyin initials failed")
+    browser.find('input[type="search"]').clear()
+    browser.find('input[type="search"]').send_keys("张")
+    browser.wait_for_text("搜索“张”")
 
     browser.click(f'[data-person-id="{person.id}"] .person')
     browser.click_button("电话/视频探访")
@@ -161,3 +176,27 @@ def test_expired_token_keeps_the_queued_visit_until_the_next_login(browser, vill
     browser.login(worker.username)
     browser.wait(lambda _: browser.outbox_empty(), "the queued visit was not sent after logging in again")
     assert len(_visits_of(worker)) == 1
+
+
+def test_refused_visit_shows_the_server_message_next_to_the_field(browser, village):
+    worker, _, person = village
+    browser.deny_location()
+    browser.open()
+    browser.login(worker.username)
+    browser.click(f'[data-person-id="{person.id}"] .person')
+    person.status = "closed"  # closed by an admin while the worker was on the way
+    db.session.commit()
+
+    browser.click_button("电话/视频探访")
+    browser.click_button("结束并提交")
+    browser.find('.outbox-item[data-state="error"]')
+    browser.wait_for_text("未能提交：走访记录有误，请检查后重新提交")
+    browser.click_button("修改")
+    error = browser.find('[data-error-for="beneficiary_id"] .field-error')
+    assert error.text == "服务对象已销档"
+
+    browser.click_button("返回（草稿已保存）")
+    browser.click_button("删除")
+    browser.driver.switch_to.alert.accept()
+    browser.wait(lambda _: browser.outbox_empty(), "the refused visit was not deleted")
+    assert _visits_of(worker) == []

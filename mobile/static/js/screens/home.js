@@ -18,8 +18,8 @@ function stateText(item) {
   }
   if (item.state === "sending") return "正在提交…";
   if (item.state === "retry") {
-    const seconds = Math.max(1, Math.round((item.next_try_at - Date.now()) / 1000));
-    return `上传失败（${item.message}），${seconds} 秒后第 ${item.attempts + 1} 次重试`;
+    const at = new Date(item.next_try_at).toTimeString().slice(0, 8);
+    return `上传失败（${item.message}），${at} 第 ${item.attempts + 1} 次重试`;
   }
   if (item.state === "error") return `未能提交：${item.message}`;
   return item.message || "等待网络";
@@ -74,6 +74,20 @@ function outboxCard() {
 }
 
 // Returned visits on top; one already corrected and waiting in the outbox is not listed twice.
+// A check-in started and not yet submitted (the worker went back, or the page was closed).
+function draftCard() {
+  const card = h("section", { id: "draft", hidden: true });
+  cacheGet("draft").then((draft) => {
+    if (!draft || draft.user_id !== session.user?.id) return;
+    card.hidden = false;
+    card.append(h("div", { class: "card notice" },
+      h("div", {}, `未完成的走访：${draft.label}，开始于 ${formatTime(draft.body.started_at)}`),
+      h("button", { type: "button", class: "primary block",
+        onclick: () => go(`#/checkin/${draft.body.beneficiary_id}/${draft.body.kind}`) }, "继续填写")));
+  });
+  return card;
+}
+
 function returnedCard() {
   const card = h("section", { id: "returned", hidden: true });
   const load = async () => {
@@ -182,6 +196,7 @@ export async function showHome() {
   mount(
     h("p", { class: "muted small" }, `${user.display_name} · ${user.station ? user.station.name : ""}`),
     outboxCard(),
+    draftCard(),
     returnedCard(),
     peopleSection(),
     tabs("home"),

@@ -223,7 +223,8 @@ async function render(draft) {
       h("div", { "data-error-for": "started_at" }), h("div", { "data-error-for": "ended_at" }),
       h("div", { "data-error-for": "beneficiary_id" })),
     h("div", { class: "sticky-actions" }, submit),
-    h("button", { type: "button", class: "block", onclick: () => go("#/") }, "返回（草稿已保存）"));
+    h("button", { type: "button", class: "block", onclick: () => go("#/") },
+      draft.mode === "new" ? "返回（草稿已保存）" : "返回（不保存修改）"));
   form.querySelector("textarea[name=notes]").value = draft.body.notes || "";
   form.addEventListener("change", () => { draft.body = readForm(form, draft); saveDraft(); });
   form.addEventListener("submit", async (event) => {
