@@ -20,6 +20,15 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # the browser tests are skipped, saying why
+    webdriver = None
+
 from extensions import db
 from factory import create_app
 from tests.conftest import SHARED_PHOTOS, _empty_all_tables, _test_config
@@ -32,8 +41,8 @@ PHONE = {"width": 360, "height": 640, "pixelRatio": 2}
 # WeChat's built-in browser on Android, as the page will meet it.
 WECHAT_USER_AGENT = (
     "Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
-    "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64"
+    "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 "
+    "MicroMessenger/8.0.47.2560(0x28002F30) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64"
 )
 # Real photos without GPS or a capture time, so they raise no photo warning of their own.
 SHARED_PHOTO_NAMES = ("orientation/landscape_1.jpg", "orientation/portrait_1.jpg", "formats/no_exif.jpg")
@@ -48,9 +57,7 @@ def _browser_missing() -> str | None:
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.access(path, os.X_OK):
             return f"{path} is not installed (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if webdriver is None:
         return "selenium is not installed (pip install -r requirements-dev.txt)"
     return None
 
@@ -150,20 +157,14 @@ class Phone:
             "offline": not online, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
 
     def wait(self, condition, message: str = "", seconds: float = WAIT_SECONDS):
-        from selenium.webdriver.support.ui import WebDriverWait
-
         return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(condition, message)
 
     def find(self, css: str):
-        from selenium.webdriver.common.by import By
-
         return self.wait(lambda driver: next(iter(driver.find_elements(By.CSS_SELECTOR, css)), None),
                          f"nothing matches {css}")
 
     def click(self, css: str) -> None:
         """Click the first element matching css, looking it up again if the page redrew it meanwhile."""
-        from selenium.common.exceptions import StaleElementReferenceException
-
         def clicked(_):
             try:
                 self.find(css).click()
@@ -174,8 +175,6 @@ class Phone:
         self.wait(clicked, f"could not click {css}")
 
     def find_all(self, css: str):
-        from selenium.webdriver.common.by import By
-
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def text(self) -> str:
@@ -187,9 +186,6 @@ class Phone:
 
     def click_button(self, text: str, within: str = "body") -> None:
         """Click the visible button (or link) whose text is exactly `text`."""
-        from selenium.common.exceptions import StaleElementReferenceException
-        from selenium.webdriver.common.by import By
-
         def button(driver):
             for element in driver.find_elements(By.CSS_SELECTOR, f"{within} button, {within} a"):
                 if element.is_displayed() and element.text.strip() == text:
@@ -211,10 +207,6 @@ class Phone:
 
     def tick(self, text: str) -> None:
         """Tick the check box or radio button labelled `text` (the first one with that label)."""
-        from selenium.webdriver.common.by import By
-
-        from selenium.common.exceptions import StaleElementReferenceException
-
         def ticked(driver):
             try:
                 label = next((element for element in driver.find_elements(By.CSS_SELECTOR, "label.choice")
@@ -247,8 +239,9 @@ class Phone:
             "return Array.from(document.querySelectorAll('#people .name'), (node) => node.textContent)")
 
     def outbox_empty(self) -> bool:
+        """Whether the home screen has read the outbox and found it empty."""
         return bool(self.driver.execute_script(
-            "const box = document.getElementById('outbox'); return box !== null && box.hidden;"))
+            "const box = document.getElementById('outbox'); return box !== null && box.dataset.count === '0';"))
 
     def screenshot(self, name: str) -> Path:
         """A PNG of the phone's screen: into docs/screenshots with UPDATE_SCREENSHOTS=1, else the test's tmp dir."""
@@ -267,14 +260,11 @@ class Phone:
 @pytest.fixture
 def browser(live_server, tmp_path):
     """A fresh phone browser (its own profile: no token, no outbox, no cached shell)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--disable-extensions", "--lang=zh-CN", f"--user-data-dir={tmp_path / 'profile'}",
-                     "--hide-scrollbars"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
+                     "--disable-extensions", "--lang=zh-CN", "--hide-scrollbars",
+                     f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(argument)
     options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE, "userAgent": WECHAT_USER_AGENT})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))

@@ -43,7 +43,8 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     browser.login(worker.username)
     browser.wait_for_text("今日待访（3）")
     # Nearest first once the position is known.
-    browser.wait(lambda _: browser.person_names() == ["张小明", "李秀英", "王桂兰"], "the due list is not nearest first")
+    browser.wait(lambda _: browser.person_names() == ["张小明", "李秀英", "王桂兰"],
+                 "the due list is not nearest first")
 
     browser.click(f'[data-person-id="{person.id}"] .person')
     browser.click_button("开始走访")
@@ -122,8 +123,8 @@ def test_returned_visit_is_corrected_and_resubmitted(browser, village, generated
 
     browser.click_button("修改并重新提交")
     browser.wait(lambda driver: driver.execute_script(
-        "const image = document.querySelector('#photos img'); return image && image.complete && image.naturalWidth > 0"),
-        "the visit's stored photo was not shown")
+        "const image = document.querySelector('#photos img');"
+        "return image !== null && image.complete && image.naturalWidth > 0"), "the visit's stored photo was not shown")
     browser.add_photos(generated_photos[1])
     browser.tick("康复护理")
     browser.click_button("重新提交")
@@ -195,7 +196,7 @@ def test_refused_visit_shows_the_server_message_next_to_the_field(browser, villa
     error = browser.find('[data-error-for="beneficiary_id"] .field-error')
     assert error.text == "服务对象已销档"
 
-    browser.click_button("返回（草稿已保存）")
+    browser.click_button("返回（不保存修改）")
     browser.click_button("删除")
     browser.driver.switch_to.alert.accept()
     browser.wait(lambda _: browser.outbox_empty(), "the refused visit was not deleted")

@@ -51,6 +51,7 @@ function outboxCard() {
   const render = async () => {
     const pending = await items();
     card.hidden = pending.length === 0;
+    card.dataset.count = String(pending.length);
     card.replaceChildren(
       h("div", { class: "row" },
         h("h2", { class: "grow", id: "outbox-count" }, `${pending.length} 条待上传`),
