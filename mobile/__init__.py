@@ -14,9 +14,10 @@ from flask import Blueprint, Flask, Response, render_template, url_for
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SHELL_PATH = "/m/"
 
-# The page's own policy: scripts and styles only from this app; photos previewed from blob: URLs before upload.
+# The page's own policy: scripts and styles only from this app. Photos are shown from blob: URLs: the bytes kept
+# on the phone before upload, and served copies fetched with the bearer token (an <img src> cannot send it).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

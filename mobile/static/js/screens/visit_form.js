@@ -170,8 +170,10 @@ async function render(draft) {
   const picker = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: "photo-input" });
   picker.addEventListener("change", async () => {
     const maximum = limit("max_photos_per_visit", 9);
+    const maxBytes = limit("max_photo_bytes", 20 * 1024 * 1024);
     for (const file of Array.from(picker.files)) {
       if (draft.photos.length >= maximum) { toast(`最多 ${maximum} 张照片`); break; }
+      if (file.size > maxBytes) { toast(`照片超过 ${Math.round(maxBytes / 1048576)} MB，无法上传`); continue; }
       draft.photos.push(await keepPhoto(file));
     }
     picker.value = "";
