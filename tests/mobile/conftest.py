@@ -151,10 +151,12 @@ class Phone:
         self.driver.execute_cdp_cmd("Browser.setPermission", {
             "origin": self.base_url, "permission": {"name": "geolocation"}, "setting": "denied"})
 
-    def set_online(self, online: bool) -> None:
+    def set_online(self, online: bool, upload_bytes_per_second: int = -1) -> None:
+        """Switch the page's network off or on (optionally with a slow uplink), as DevTools does."""
         self.driver.execute_cdp_cmd("Network.enable", {})
         self.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-            "offline": not online, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+            "offline": not online, "latency": 0, "downloadThroughput": -1,
+            "uploadThroughput": upload_bytes_per_second})
 
     def wait(self, condition, message: str = "", seconds: float = WAIT_SECONDS):
         return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(condition, message)

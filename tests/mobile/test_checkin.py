@@ -103,7 +103,12 @@ def test_offline_check_in_survives_a_reload_and_is_sent_once(browser, village, g
     browser.screenshot("home.png")
     assert _visits_of(worker) == []
 
-    browser.set_online(True)
+    # A village uplink: the photo takes a few seconds, and the progress bar shows it.
+    browser.set_online(True, upload_bytes_per_second=16_000)
+    browser.wait(lambda driver: driver.execute_script(
+        "const bar = document.querySelector('.outbox-item progress');"
+        "return bar !== null && !bar.hidden && bar.value > 0 && bar.value < 1"), "no upload progress was shown")
+    assert "正在上传照片 1/1" in browser.text()
     browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied once online")
     (visit,) = _visits_of(worker)
     assert [photo.sha256 for photo in visit.photos] == [hashlib.sha256(generated_photos[0].read_bytes()).hexdigest()]
