@@ -36,7 +36,8 @@ run: seed-demo
 	@echo "  phone client: http://$(HOST):$(PORT)/m/  (workers, in WeChat or any phone browser)"
 	@echo "  phone API:    http://$(HOST):$(PORT)/api/v1  (OpenAPI: /api/v1/openapi.json)"
 	@echo ""
-	exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 90 \
+	@# Threads: browsers keep idle connections open, and each would hold a sync worker (no proxy in front here).
+	exec $(BIN)/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 90 \
 		--access-logfile - wsgi:app
 
 ## make test: install the dev requirements and run the suite (TEST_DATABASE_URL adds PostgreSQL).

@@ -86,7 +86,8 @@ def live_server(database_url, tmp_path_factory):
     log = (tmp_path_factory.mktemp("server-log") / "gunicorn.log").open("w")
     # The socket is handed over already bound, so no other process can take the port in between.
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", "2",
+        # Threads: a browser's idle pre-opened connections would each hold a sync worker until its timeout.
+        [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", "2", "--threads", "4",
          "--timeout", "60", "--log-level", "warning", "wsgi:app"],
         cwd=REPO, env=env, pass_fds=(listener.fileno(),), stdout=log, stderr=subprocess.STDOUT,
     )
