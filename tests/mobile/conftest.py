@@ -17,6 +17,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -71,9 +72,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+class LiveServer(NamedTuple):
+    base_url: str
+    upload_dir: Path
+    access_log: Path
+
+
 @pytest.fixture(scope="session")
-def live_server(database_url, tmp_path_factory):
-    """gunicorn serving the app on a free loopback port; yields (base_url, upload_dir)."""
+def live_server(database_url, tmp_path_factory) -> LiveServer:
+    """gunicorn serving the app on a free loopback port, logging every request line to access_log."""
     upload_dir = tmp_path_factory.mktemp("server-uploads")
     instance_dir = tmp_path_factory.mktemp("server-instance")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -83,19 +90,20 @@ def live_server(database_url, tmp_path_factory):
     port = listener.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "UPLOAD_DIR": str(upload_dir),
            "INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "browser-" + uuid.uuid4().hex}
-    log = (tmp_path_factory.mktemp("server-log") / "gunicorn.log").open("w")
+    log_dir = tmp_path_factory.mktemp("server-log")
+    log = (log_dir / "gunicorn.log").open("w")
     # The socket is handed over already bound, so no other process can take the port in between.
     server = subprocess.Popen(
         # Threads: a browser's idle pre-opened connections would each hold a sync worker until its timeout.
         [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", "2", "--threads", "4",
-         "--timeout", "60", "--log-level", "warning", "wsgi:app"],
+         "--timeout", "60", "--log-level", "warning", "--access-logfile", str(log_dir / "access.log"), "wsgi:app"],
         cwd=REPO, env=env, pass_fds=(listener.fileno(),), stdout=log, stderr=subprocess.STDOUT,
     )
     listener.close()
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url, server)
-        yield base_url, upload_dir
+        yield LiveServer(base_url, upload_dir, log_dir / "access.log")
     finally:
         server.terminate()
         try:
@@ -122,8 +130,7 @@ def _wait_until_up(base_url: str, server: subprocess.Popen) -> None:
 @pytest.fixture
 def server_app(live_server, database_url, tmp_path):
     """An app in the test process on the server's database and photo folder; tables are emptied afterwards."""
-    _, upload_dir = live_server
-    app = create_app({**_test_config(database_url, tmp_path / "unused"), "UPLOAD_DIR": str(upload_dir)})
+    app = create_app({**_test_config(database_url, tmp_path / "unused"), "UPLOAD_DIR": str(live_server.upload_dir)})
     with app.app_context():
         yield app
         db.session.remove()
@@ -272,9 +279,8 @@ def browser(live_server, tmp_path):
     options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE, "userAgent": WECHAT_USER_AGENT})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
-    base_url, _ = live_server
     try:
-        yield Phone(driver, base_url, SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path / "screenshots")
+        yield Phone(driver, live_server.base_url, SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path / "screenshots")
     finally:
         driver.quit()
         shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -76,6 +76,24 @@ def test_check_in_with_two_photos_at_home_then_approved(browser, village, real_p
     assert "已通过" in browser.text()
 
 
+def test_the_token_never_appears_in_a_url(browser, village, live_server):
+    worker, _, person = village
+    browser.deny_location()
+    browser.open()
+    browser.login(worker.username)
+    browser.click(f'[data-person-id="{person.id}"] .person')
+    browser.click_button("电话/视频探访")
+    browser.click_button("结束并提交")
+    browser.wait(lambda _: browser.outbox_empty(), "the outbox never emptied")
+    browser.open("/m/#/visits")
+    browser.find("[data-visit-id]")
+
+    token = browser.driver.execute_script("return localStorage.getItem('zoufang.token')")
+    assert token
+    requests = live_server.access_log.read_text()
+    assert "/api/v1/visits" in requests and token not in requests
+
+
 def test_offline_check_in_survives_a_reload_and_is_sent_once(browser, village, generated_photos):
     worker, _, person = village
     browser.allow_location(*HOME, accuracy=12)
