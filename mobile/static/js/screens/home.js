@@ -19,7 +19,7 @@ function stateText(item) {
   if (item.state === "sending") return "正在提交…";
   if (item.state === "retry") {
     const at = new Date(item.next_try_at).toTimeString().slice(0, 8);
-    return `上传失败（${item.message}），${at} 第 ${item.attempts + 1} 次重试`;
+    return `上传失败（${item.message}），将于 ${at} 第 ${item.attempts + 1} 次重试`;
   }
   if (item.state === "error") return `未能提交：${item.message}`;
   return item.message || "等待网络";
