@@ -31,6 +31,9 @@ export function showLogin() {
         method: "POST", auth: false, body: { username: username.value.trim(), password: password.value },
       });
       if (login.user.role !== "worker") {
+        // This page has no use for the token: revoke it rather than leave it valid for 30 days.
+        fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + login.token } })
+          .catch(() => undefined);
         showFieldErrors(form, { message: "此页面供社工使用；督导员和管理员请使用电脑端管理后台" });
         return;
       }
