@@ -8,7 +8,7 @@ WORKERS ?=
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint migrate seed-demo contract bench clean
+.PHONY: run test lint migrate seed-demo contract bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -34,6 +34,7 @@ run: seed-demo
 	@echo ""
 	@echo "Zoufang is starting on http://$(HOST):$(PORT)"
 	@echo "  admin site:   http://$(HOST):$(PORT)/admin"
+	@echo "  phone client: http://$(HOST):$(PORT)/m/  (workers, in WeChat or any phone browser)"
 	@echo "  phone API:    http://$(HOST):$(PORT)/api/v1  (OpenAPI: /api/v1/openapi.json)"
 	@echo ""
 	exec env GUNICORN_BIND=$(HOST):$(PORT) $(if $(WORKERS),WEB_CONCURRENCY=$(WORKERS)) \
@@ -51,6 +52,10 @@ contract:
 	$(BIN)/python ../shared/contract/phone_api_contract.py http://$(HOST):$(PORT) \
 		$${CONTRACT_USER:-$$(sed -n 's/^worker *\([^ ]*\) *\([^ ]*\).*/\1/p' instance/demo_logins.txt | head -1)} \
 		$${CONTRACT_PASSWORD:-$$(sed -n 's/^worker *\([^ ]*\) *\([^ ]*\).*/\2/p' instance/demo_logins.txt | head -1)}
+
+## make screenshots: rerun the phone client's browser tests, rewriting docs/screenshots/*.png.
+screenshots: $(VENV)/.dev-installed
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/mobile
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.photo_pipeline

@@ -14,6 +14,7 @@ from api.errors import register_api_error_handlers
 from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
+from mobile import init_mobile
 from models import User
 from services.health import readiness
 from services.request_log import init_request_logging
@@ -22,7 +23,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the Zoufang app: configuration, extensions, API, admin, CLI, health check."""
+    """Build the Zoufang app: configuration, extensions, API, admin, phone client, CLI, health check."""
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_health_check(app)
     _register_readiness_check(app)
     init_admin(app)
+    init_mobile(app)
     register_commands(app)
     return app
 
