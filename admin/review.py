@@ -7,43 +7,23 @@ renders the result; who may see or do what is decided there, never here.
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
 from flask_admin.actions import ActionsMixin, action
-from flask_babel import get_locale, gettext, lazy_gettext, pgettext
+from flask_babel import gettext, lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 from wtforms import HiddenField
 
-from admin.base import SecureView
-from admin.i18n import enum_label, list_separator
-from models.enums import (
-    BENEFICIARY_CATEGORIES,
-    COORD_TYPES,
-    DOMAINS,
-    FINDING_AREAS,
-    FINDING_VALUES,
-    NEEDS,
-    REVIEW_ACTIONS,
-    SERVICES,
-    VISIT_KINDS,
-    VISIT_STATUSES,
-    WARNING_CODES,
-)
+from admin.base import CsrfForm, SecureView, flash_service_error
+from admin.templating import evidence_context
+from models.enums import VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
 from services.errors import NotFound, ServiceError
 from services.photos.delivery import photo_variant_response
-from services.visits.evidence import (
-    EvidenceContext,
-    evidence_sentence,
-    grade_label,
-    local_time_words,
-    photo_numbers_of,
-)
 from services.visits.review import (
+    DEFAULT_QUEUE_STATUS,
     QueueFilters,
     bulk_approve,
     next_to_review,
@@ -55,8 +35,6 @@ from services.visits.review import (
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 QUEUE_PAGE_SIZE = 50
 MAX_COMMENT_LENGTH = 2000
-# Bootstrap badge colour per warning severity (3 is the most serious).
-SEVERITY_BADGES = {3: "badge-danger", 2: "badge-warning", 1: "badge-info"}
 REVIEW_ACTION_DONE = {
     "approve": lazy_gettext("Visit record #%(id)d approved"),
     "reject": lazy_gettext("Visit record #%(id)d marked as rejected"),
@@ -70,16 +48,6 @@ SKIP_REASON_LABELS = {
     "own_visit": lazy_gettext("a visit you took part in"),
     "not_found": lazy_gettext("not found or outside your stations"),
     "changed_meanwhile": lazy_gettext("already handled by someone else"),
-}
-# The revision snapshot's fields (services.visits.submission.SNAPSHOT_FIELDS) as the "what changed" list names them.
-SNAPSHOT_FIELD_LABELS = {
-    "beneficiary_id": lazy_gettext("Beneficiary"), "kind": lazy_gettext("Kind"), "services": lazy_gettext("Services"),
-    "domains": lazy_gettext("Service domains"), "started_at": lazy_gettext("Start"), "ended_at": lazy_gettext("End"),
-    "latitude": lazy_gettext("Latitude"), "longitude": lazy_gettext("Longitude"),
-    "accuracy_m": lazy_gettext("Location accuracy (m)"), "notes": lazy_gettext("Notes"),
-    "findings": lazy_gettext("Findings"), "needs": lazy_gettext("Needs"),
-    "follow_up_needed": lazy_gettext("Follow-up needed"), "follow_up_due": lazy_gettext("Follow-up by"),
-    "photo_consent": lazy_gettext("Consented to photos"), "people_count": lazy_gettext("People served"),
 }
 # The record page's map legend, per services.visits.review.MapPoint kind.
 MAP_POINT_LABELS = {"checkin": lazy_gettext("Check-in location"), "home": lazy_gettext("Registered address")}
@@ -99,7 +67,7 @@ class QueueQuerySchema(Schema):
     station = fields.Integer(validate=validate.Range(min=1))
     worker = fields.Integer(validate=validate.Range(min=1))
     kind = fields.String(validate=validate.OneOf(list(VISIT_KINDS)))
-    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default="submitted")
+    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default=DEFAULT_QUEUE_STATUS)
     received_from = fields.Date()
     received_to = fields.Date()
     has_warnings = fields.Boolean()
@@ -135,28 +103,8 @@ class BulkApproveSchema(Schema):
     visit_ids = fields.List(fields.Integer(), required=True)
 
 
-class CsrfForm(FlaskForm):
-    """An empty form whose only field is the CSRF token, for the review action forms."""
-
-
 class ActionForm(FlaskForm):
     action = HiddenField()
-
-
-def local_time(value) -> str:
-    """A UTC timestamp shown in the configured local time zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
-
-
-def distance_text(metres: float | None) -> str:
-    """A distance for people: 85 米, 1.2 公里 (85 m, 1.2 km in English)."""
-    if metres is None:
-        return "—"
-    if metres < 1000:
-        return gettext("%(metres).0f m", metres=metres)
-    return gettext("%(kilometres).1f km", kilometres=metres / 1000)
 
 
 def bulk_summary(report) -> str:
@@ -170,69 +118,11 @@ def bulk_summary(report) -> str:
                    skipped=report.skipped_total, reasons=reasons)
 
 
-def map_point_labels(record) -> list[str]:
-    """The legend of each map point in the current language (photos keep their number on the page)."""
-    photo_numbers = iter(number for number, photo in enumerate(record.visit.photos, start=1) if photo.gps is not None)
-    labels = []
-    for point in record.map_points:
-        if point.kind == "photo":
-            labels.append(gettext("Photo %(number)d", number=next(photo_numbers, 0)))
-        else:
-            labels.append(str(MAP_POINT_LABELS.get(point.kind, point.label)))
-    return labels
-
-
-def _ui_language() -> str:
-    return "en" if str(get_locale() or "").startswith("en") else "zh"
-
-
-def evidence_context(record=None) -> EvidenceContext:
-    """How the evidence sentences read on this page: UI language, local zone, photo numbers, other visits."""
-    if record is None:
-        return EvidenceContext(language=_ui_language(), timezone=current_app.config["TIMEZONE"])
-    return EvidenceContext(language=_ui_language(), timezone=current_app.config["TIMEZONE"],
-                           photo_numbers=photo_numbers_of(record.visit.photos), related=record.related)
-
-
-def warning_text(warning, context: EvidenceContext | None = None) -> str:
-    """The warning's evidence as one sentence in the UI language, e.g. 打卡位置距登记住址 1.8 公里（定位精度 12 米）."""
-    return evidence_sentence(warning.code, warning.evidence, context or evidence_context())
-
-
-def grade_name(severity: int | None) -> str:
-    """提示 / 警告 / 严重 (Notice / Warning / Serious)."""
-    return grade_label(severity, _ui_language())
-
-
-def warning_badge(warning, context: EvidenceContext | None = None) -> Markup:
-    """A badge coloured and labelled by the warning's grade, naming the warning; the sentence as its tooltip."""
-    css = SEVERITY_BADGES.get(warning.severity, "badge-secondary")
-    return Markup('<span class="badge {} review-grade-{}" title="{}">{} · {}</span>').format(
-        css, warning.severity, warning_text(warning, context), grade_name(warning.severity),
-        enum_label(WARNING_CODES, warning.code)
-    )
-
-
-def snapshot_value(name: str, value) -> str:
-    """A value of a revision snapshot (JSON) as the reviewer reads it: labels, local times, yes/no."""
-    vocabularies = {"kind": VISIT_KINDS, "services": SERVICES, "domains": DOMAINS, "needs": NEEDS}
-    if value in (None, "", [], {}):
-        return "—"
-    if name in vocabularies:
-        items = value if isinstance(value, list) else [value]
-        return list_separator().join(enum_label(vocabularies[name], item) for item in items)
-    if name in ("started_at", "ended_at"):
-        return local_time_words(value, evidence_context())
-    if isinstance(value, bool):
-        return gettext("Yes") if value else gettext("No")
-    if name == "findings" and isinstance(value, dict):
-        return pgettext("clauses", ", ").join(
-            f"{enum_label(FINDING_AREAS, area)}: {enum_label(FINDING_VALUES, (item or {}).get('value'))}"
-            + (f" ({item['note']})" if (item or {}).get("note") else "")
-            for area, item in value.items())
-    if isinstance(value, float):
-        return f"{value:.6f}" if name in ("latitude", "longitude") else f"{value:g}"
-    return str(value)
+def map_point_label(point) -> str:
+    """The legend of a map point in the current language (photos keep their number on the page)."""
+    if point.kind == "photo":
+        return gettext("Photo %(number)d", number=point.number)
+    return str(MAP_POINT_LABELS[point.kind])
 
 
 class ReviewQueueView(SecureView, ActionsMixin):
@@ -241,18 +131,6 @@ class ReviewQueueView(SecureView, ActionsMixin):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.init_actions()
-
-    def render(self, template: str, **kwargs):
-        kwargs.update(
-            label=enum_label, local_time=local_time, distance_text=distance_text, warning_badge=warning_badge,
-            warning_text=warning_text, grade_name=grade_name, snapshot_value=snapshot_value,
-            field_labels=SNAPSHOT_FIELD_LABELS, list_separator=list_separator,
-            vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
-                   "services": SERVICES, "domains": DOMAINS, "needs": NEEDS, "areas": FINDING_AREAS,
-                   "finding_values": FINDING_VALUES, "review_actions": REVIEW_ACTIONS,
-                   "coord_types": COORD_TYPES, "categories": BENEFICIARY_CATEGORIES},
-        )
-        return super().render(template, **kwargs)
 
     # Flask-Admin's ActionsMixin asks the view for its action form and how to validate it.
     def action_form(self):
@@ -297,7 +175,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
             flash(gettext("The selected records are not valid."), "error")
             return None
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
             return None
         flash(bulk_summary(report), "success" if report.approved else "warning")
         return None
@@ -319,8 +197,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
             "tileUrl": config["MAP_TILE_URL"],
             "subdomains": config["MAP_TILE_SUBDOMAINS"],
             "attribution": config["MAP_TILE_ATTRIBUTION"],
-            "points": [{**point.as_dict(), "label": label}
-                       for point, label in zip(record.map_points, map_point_labels(record), strict=True)],
+            "points": [{**point.as_dict(), "label": map_point_label(point)} for point in record.map_points],
         }
 
     @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))
@@ -335,7 +212,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
         except NotFound:
             abort(404)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
         else:
             flash(str(REVIEW_ACTION_DONE[review_action]) % {"id": visit_id}, "success")
             following = next_to_review(current_user)
