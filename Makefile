@@ -58,9 +58,9 @@ contract: $(VENV)/.runtime-installed
 	status=0; $(BIN)/python "$(CONTRACT_SCRIPT)" http://$(HOST):$(PORT) $$(cat instance/contract_login.txt) || status=$$?; \
 	$(FLASK) contract clean; exit $$status
 
-## make screenshots: rerun the phone client's browser tests, rewriting docs/screenshots/*.png.
+## make screenshots: rerun the browser tests (phone client, admin review), rewriting docs/screenshots/*.png.
 screenshots: $(VENV)/.dev-installed
-	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/mobile
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/mobile tests/admin/browser
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.photo_pipeline

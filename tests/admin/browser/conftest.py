@@ -158,13 +158,10 @@ def phone(live_server):
 
 
 def screenshot(driver, name: str) -> None:
-    """Keep a screenshot for the README when ZOUFANG_SCREENSHOTS names a folder (docs/screenshots)."""
-    folder = os.environ.get("ZOUFANG_SCREENSHOTS")
-    if not folder:
+    """Keep a screenshot for the README in docs/screenshots when UPDATE_SCREENSHOTS=1 (`make screenshots`)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
         return
-    target = Path(folder)
-    if not target.is_absolute():
-        target = REPO_ROOT / target
+    target = REPO_ROOT / "docs" / "screenshots"
     target.mkdir(parents=True, exist_ok=True)
     temporary = target / f".{name}.png"
     driver.save_screenshot(str(temporary))
