@@ -2,10 +2,11 @@
 
 import math
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
 
 from api.parsing import load_query
+from api.v1.blueprint import bp
 from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
@@ -143,6 +144,7 @@ class BeneficiaryPageSchema(Schema):
     next_cursor = fields.Str(allow_none=True)
 
 
+@bp.get("/beneficiaries")
 @token_required
 def list_beneficiaries():
     """List the active beneficiaries in the caller's scope.
@@ -199,7 +201,3 @@ def list_beneficiaries():
     page = search_beneficiaries(current_user(), q=query["q"], near=query["near"], due=query["due"],
                                 limit=query["limit"], cursor=query["cursor"])
     return jsonify(BeneficiaryPageSchema().dump(page))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/beneficiaries", view_func=list_beneficiaries, methods=["GET"])

@@ -1,9 +1,10 @@
 """POST/GET /visits, GET/PUT /visits/<id>: a worker's check-ins from the phone."""
 
-from flask import Blueprint, jsonify, url_for
+from flask import jsonify, url_for
 from marshmallow import EXCLUDE, Schema, fields
 
 from api.parsing import load_json, load_query
+from api.v1.blueprint import bp
 from api.v1.schemas import NamedRefSchema, PageQuerySchema, PhotoSchema
 from api.v1.security import current_user, token_required
 from models.enums import (
@@ -190,6 +191,7 @@ class VisitPageSchema(Schema):
     next_cursor = fields.Str(allow_none=True)
 
 
+@bp.post("/visits")
 @token_required
 def create_visit():
     """Submit a check-in.
@@ -244,6 +246,7 @@ def create_visit():
     return jsonify(VisitSchema().dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
 
 
+@bp.get("/visits")
 @token_required
 def list_visits():
     """List the worker's own visits.
@@ -275,6 +278,7 @@ def list_visits():
     return jsonify(VisitPageSchema().dump({"items": visits, "next_cursor": next_cursor}))
 
 
+@bp.get("/visits/<int:visit_id>")
 @token_required
 def show_visit(visit_id: int):
     """Read one visit.
@@ -295,6 +299,7 @@ def show_visit(visit_id: int):
     return jsonify(VisitSchema().dump(get_visit(current_user(), visit_id)))
 
 
+@bp.put("/visits/<int:visit_id>")
 @token_required
 def update_visit(visit_id: int):
     """Resubmit a returned visit.
@@ -332,10 +337,3 @@ def update_visit(visit_id: int):
     """
     visit = resubmit_visit(current_user(), visit_id, load_json(VisitUpdateSchema()))
     return jsonify(VisitSchema().dump(visit))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/visits", view_func=create_visit, methods=["POST"])
-    blueprint.add_url_rule("/visits", view_func=list_visits, methods=["GET"])
-    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=show_visit, methods=["GET"])
-    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=update_visit, methods=["PUT"])
