@@ -30,7 +30,8 @@ API_DESCRIPTION = """\
 The field API of Zoufang (走访) for phone clients. JSON in and out; authenticate with
 `Authorization: Bearer <token>` from /api/v1/auth/login or /api/v1/auth/wechat. Every error has the shape
 `{"error": {"code", "message", "fields"}}`. Lists are `{"items": [...], "next_cursor": ...}`: pass
-`next_cursor` back as `?cursor=`; `?limit=` is 1-200 (default 50). Times are ISO 8601 with an offset.
+`next_cursor` back as `?cursor=` (a damaged or foreign cursor is 422 `invalid_cursor` on every list); `?limit=` is
+1-200 (default 50). Times are ISO 8601 with an offset.
 """
 
 _IGNORED_METHODS = frozenset({"head", "options"})
@@ -52,7 +53,8 @@ ERROR_RESPONSES = {
     "Conflict": (409, "conflict", "请求与当前状态冲突", "The request conflicts with the object's current state"),
     "PayloadTooLarge": (413, "payload_too_large", "文件过大", "The body is larger than the configured limit"),
     "UnsupportedMediaType": (415, "unsupported_media_type", "不支持的文件类型", "The content is of a refused type"),
-    "ValidationError": (422, "validation_error", "请求内容有误", "A field is missing, mistyped or out of range"),
+    "ValidationError": (422, "validation_error", "请求内容有误",
+                        "A field is missing, mistyped or out of range; a bad `?cursor=` has the code `invalid_cursor`"),
     "TooManyRequests": (429, "too_many_requests", "请求过于频繁，请稍后再试", "Throttled: wait Retry-After seconds"),
     "BadGateway": (502, "bad_gateway", "上游服务返回异常", "An upstream service (WeChat) answered with an error"),
     "ServiceUnavailable": (503, "service_unavailable", "服务暂时不可用，请稍后重试",

@@ -255,12 +255,7 @@ def list_visits():
       tags: [visits]
       summary: The worker's own visits, newest first (cursor pagination)
       security: [{bearerAuth: []}]
-      parameters:
-        - {in: query, name: status, schema: {type: string, enum: [submitted, approved, rejected, returned]}}
-        - {in: query, name: updated_since, schema: {type: string, format: date-time},
-           description: For phone sync; only visits changed at or after this time}
-        - {in: query, name: cursor, schema: {type: string}, description: next_cursor of the previous page}
-        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+      parameters: [{in: query, schema: VisitListQuerySchema}]
       responses:
         200:
           description: One page
@@ -269,7 +264,7 @@ def list_visits():
             status: returned, revision: 1, warning_count: 0, warnings: [], photos: [],
             received_at: "2024-05-06T01:56:02+00:00", updated_at: "2024-05-07T03:00:00+00:00",
             review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}],
-            next_cursor: WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiwgN10}}}
+            next_cursor: eyJvcmRlciI6Im5ld2VzdF9maXJzdCIsImtleSI6WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiw3XX0}}}
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """

@@ -8,8 +8,6 @@ the same body again returns the stored visit, another body under the same client
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
@@ -37,6 +35,7 @@ from models.enums import (
 )
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
+from services.pagination import decode_cursor, encode_cursor, split_page
 from services.permissions import get_visit_for
 from services.visits import workflow
 from services.visits.authenticity import apply_warnings
@@ -46,6 +45,8 @@ from services.visits.authenticity import apply_warnings
 FINGERPRINT_EXCLUDED = frozenset({"client_sent_at"})
 
 VISIT_LIST_DEFAULT_LIMIT = 50
+# The visit list's order, named in its cursors: received_at, then id, both descending.
+NEWEST_FIRST_ORDER = "newest_first"
 # Each finding is a tick plus a short remark; the long text belongs in `notes`.
 MAX_FINDING_NOTE_LENGTH = 500
 
@@ -390,25 +391,6 @@ def get_visit(user: User, visit_id: int) -> Visit:
     return get_visit_for(user, visit_id)
 
 
-def encode_cursor(visit: Visit) -> str:
-    """An opaque cursor for the position just after this visit in newest-first order."""
-    raw = json.dumps([visit.received_at.isoformat(), visit.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (received_at, id) position inside a cursor; a malformed cursor is a field error."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        received_at_text, visit_id = json.loads(raw)
-        received_at = datetime.fromisoformat(received_at_text)
-        if received_at.tzinfo is None or not isinstance(visit_id, int):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise Invalid("分页参数无效", fields={"cursor": ["invalid cursor"]}) from None
-    return received_at, visit_id
-
-
 def list_visits_for_worker(worker: User, *, status: str | None = None, updated_since: datetime | None = None,
                            cursor: str | None = None,
                            limit: int = VISIT_LIST_DEFAULT_LIMIT) -> tuple[list[Visit], str | None]:
@@ -427,7 +409,7 @@ def list_visits_for_worker(worker: User, *, status: str | None = None, updated_s
     if updated_since is not None:
         statement = statement.where(Visit.updated_at >= updated_since)
     if cursor:
-        received_at, visit_id = decode_cursor(cursor)
+        received_at, visit_id = decode_cursor(cursor, NEWEST_FIRST_ORDER, (datetime, int))
         statement = statement.where(or_(Visit.received_at < received_at,
                                         and_(Visit.received_at == received_at, Visit.id < visit_id)))
     statement = (
@@ -441,8 +423,7 @@ def list_visits_for_worker(worker: User, *, status: str | None = None, updated_s
             selectinload(Visit.coworkers),
         )
     )
-    visits = list(db.session.scalars(statement).unique())
-    if len(visits) <= limit:
+    visits, has_more = split_page(list(db.session.scalars(statement).unique()), limit)
+    if not has_more:
         return visits, None
-    visits = visits[:limit]
-    return visits, encode_cursor(visits[-1])
+    return visits, encode_cursor(NEWEST_FIRST_ORDER, (visits[-1].received_at, visits[-1].id))

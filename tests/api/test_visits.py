@@ -233,6 +233,17 @@ def test_list_pages_with_the_cursor(client, worker, home, headers):
     assert seen == [visit.id for visit in reversed(visits)]
 
 
+def test_a_bad_cursor_is_422_invalid_cursor_like_on_every_list(client, worker, home, headers):
+    make_beneficiary(worker.station)
+    make_beneficiary(worker.station)
+    beneficiaries_cursor = client.get("/api/v1/beneficiaries?limit=1", headers=headers).get_json()["next_cursor"]
+    for cursor in ("garbage", beneficiaries_cursor):
+        response = client.get("/api/v1/visits", query_string={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422
+        assert response.get_json()["error"]["code"] == "invalid_cursor"
+        assert "cursor" in response.get_json()["error"]["fields"]
+
+
 def test_list_filters(client, worker, home, headers):
     returned = make_visit(worker, home)
     workflow.transition(returned, "return", make_supervisor(worker.station), "补充")

@@ -395,7 +395,7 @@ def test_list_filters_by_status_and_updated_since(app):
 def test_a_malformed_cursor_is_a_field_error(app, cursor):
     with pytest.raises(Invalid) as raised:
         list_visits_for_worker(make_worker(), cursor=cursor)
-    assert "cursor" in raised.value.fields
+    assert "cursor" in raised.value.fields and raised.value.code == "invalid_cursor"
 
 
 def test_an_unknown_status_is_a_field_error(app):
