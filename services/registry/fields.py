@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from datetime import date
 
 from pypinyin import Style, lazy_pinyin
@@ -17,6 +16,7 @@ from models import User
 from models.enums import BENEFICIARY_CATEGORIES, RISK_TIERS
 from services.errors import Forbidden, Invalid
 from services.geo import check_wgs84
+from services.validation import FieldProblem
 
 MAX_NAME_LENGTH = 64
 MAX_ADDRESS_LENGTH = 255
@@ -38,15 +38,6 @@ _DATE_PATTERNS = (
 )
 _EXCEL_SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,}")
-
-
-class FieldProblem(Exception):
-    """A refused field value: a stable code for programs and a message for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --- pinyin initials -------------------------------------------------------------------------------------------
@@ -253,23 +244,6 @@ def bounded_text(value, limit: int, label: str) -> str:
     if len(text) > limit:
         raise FieldProblem("too_long", f"{label}不能超过 {limit} 个字")
     return text
-
-
-class FieldChecker:
-    """Runs field checks, keeping every problem instead of stopping at the first."""
-
-    def __init__(self):
-        self.problems: list[tuple[str, FieldProblem]] = []
-
-    def run(self, key: str, check: Callable, *args):
-        try:
-            return check(*args)
-        except FieldProblem as problem:
-            self.problems.append((key, problem))
-            return None
-
-    def refuse(self, key: str, code: str, message: str) -> None:
-        self.problems.append((key, FieldProblem(code, message)))
 
 
 def ensure_may_edit_registry(actor: User | None) -> None:

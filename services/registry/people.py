@@ -17,7 +17,6 @@ from services.permissions import can_reveal_id_number
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
     MAX_REASON_LENGTH,
-    FieldChecker,
     birth_date_from_id_number,
     bounded_text,
     clean_text,
@@ -33,11 +32,12 @@ from services.registry.fields import (
     parse_risk_tier,
     validate_id_number,
 )
+from services.validation import FieldErrors
 
 # --- the admin's form ---------------------------------------------------------------------------------------------
 
 
-def _resolve(data: Mapping, key: str, model, checker: FieldChecker):
+def _resolve(data: Mapping, key: str, model, checker: FieldErrors):
     """The row given as data[key] (an object) or data[key + '_id'] (its id); None when neither or blank."""
     if data.get(key) is not None:
         return data[key]
@@ -49,7 +49,7 @@ def _resolve(data: Mapping, key: str, model, checker: FieldChecker):
     except (TypeError, ValueError):
         row = None
     if row is None:
-        checker.refuse(key, "unknown", "不存在")
+        checker.add(key, "不存在", "unknown")
     return row
 
 
@@ -67,7 +67,7 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
     """
     ensure_may_edit_registry(actor)
     creating = beneficiary is None
-    checker = FieldChecker()
+    checker = FieldErrors("服务对象信息有误")
     values = {}
     if creating or "name" in data:
         values["name"] = checker.run("name", parse_name, data.get("name"))
@@ -97,29 +97,25 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
         if data["status"] in BENEFICIARY_STATUSES:
             values["status"] = data["status"]
         else:
-            checker.refuse("status", "status", "状态无效")
+            checker.add("status", "状态无效", "status")
     if creating or _given(data, "station"):
         values["station"] = _resolve(data, "station", Station, checker)
-        if values["station"] is None and not any(key == "station" for key, _ in checker.problems):
-            checker.refuse("station", "missing", "请选择社工站")
+        if values["station"] is None and "station" not in checker:
+            checker.add("station", "请选择社工站", "missing")
     if _given(data, "service_point"):
         values["service_point"] = _resolve(data, "service_point", ServicePoint, checker)
     _check_service_point_belongs(beneficiary, values, checker)
     if values.get("id_number") and _id_number_taken(values["id_number"], beneficiary):
-        checker.refuse("id_number", "id_number_taken", "该身份证号已登记")
-    if checker.problems:
-        fields = {}
-        for key, problem in checker.problems:
-            fields.setdefault(key, []).append(problem.message)
-        raise Invalid("服务对象信息有误", fields=fields)
+        checker.add("id_number", "该身份证号已登记", "id_number_taken")
+    checker.raise_if_any()
     return _write_beneficiary(beneficiary, values, actor)
 
 
-def _check_service_point_belongs(beneficiary: Beneficiary | None, values: dict, checker: FieldChecker) -> None:
+def _check_service_point_belongs(beneficiary: Beneficiary | None, values: dict, checker: FieldErrors) -> None:
     station = values.get("station", beneficiary.station if beneficiary else None)
     point = values.get("service_point", beneficiary.service_point if beneficiary else None)
     if station is not None and point is not None and point.station_id != station.id:
-        checker.refuse("service_point", "service_point_station", f"服务点“{point.name}”不属于{station.name}")
+        checker.add("service_point", f"服务点“{point.name}”不属于{station.name}", "service_point_station")
 
 
 def _id_number_taken(number: str, beneficiary: Beneficiary | None) -> bool:

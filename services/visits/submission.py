@@ -37,6 +37,7 @@ from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
 from services.pagination import decode_cursor, encode_cursor, split_page
 from services.permissions import get_visit_for
+from services.validation import FieldErrors
 from services.visits import workflow
 from services.visits.authenticity import apply_warnings
 
@@ -49,20 +50,6 @@ VISIT_LIST_DEFAULT_LIMIT = 50
 NEWEST_FIRST_ORDER = "newest_first"
 # Each finding is a tick plus a short remark; the long text belongs in `notes`.
 MAX_FINDING_NOTE_LENGTH = 500
-
-
-class _Errors:
-    """Field errors gathered across all checks, so the phone can show every problem at once."""
-
-    def __init__(self):
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise Invalid("走访记录有误，请检查后重新提交", fields=self.fields)
 
 
 def _canonical_value(value):
@@ -86,7 +73,7 @@ def body_fingerprint(data: Mapping) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def _check_vocabulary(data: Mapping, errors: _Errors) -> None:
+def _check_vocabulary(data: Mapping, errors: FieldErrors) -> None:
     if data.get("kind") not in VISIT_KINDS:
         errors.add("kind", f"须为 {', '.join(VISIT_KINDS)} 之一")
     for field, vocabulary in (("services", SERVICES), ("domains", DOMAINS), ("needs", NEEDS)):
@@ -102,7 +89,7 @@ def _check_vocabulary(data: Mapping, errors: _Errors) -> None:
             errors.add(f"findings.{area}.value", f"须为 {', '.join(FINDING_VALUES)} 之一")
 
 
-def _check_times(data: Mapping, errors: _Errors, config: Mapping, *, now: datetime, oldest_from: datetime) -> None:
+def _check_times(data: Mapping, errors: FieldErrors, config: Mapping, *, now: datetime, oldest_from: datetime) -> None:
     started_at, ended_at = data["started_at"], data["ended_at"]
     if started_at > ended_at:
         errors.add("ended_at", "结束时间不能早于开始时间")
@@ -115,7 +102,7 @@ def _check_times(data: Mapping, errors: _Errors, config: Mapping, *, now: dateti
         errors.add("started_at", f"只能提交 {days} 天内的走访记录")
 
 
-def _check_place(data: Mapping, errors: _Errors) -> tuple[float, float] | None:
+def _check_place(data: Mapping, errors: FieldErrors) -> tuple[float, float] | None:
     """Validate the location for the kind; return it in WGS-84 (None for a care_call)."""
     location = data.get("location")
     if data["kind"] in KINDS_WITHOUT_LOCATION:
@@ -140,7 +127,7 @@ def _check_place(data: Mapping, errors: _Errors) -> tuple[float, float] | None:
     return to_wgs84(latitude, longitude, location["coord_type"])
 
 
-def _check_beneficiary(worker: User, data: Mapping, errors: _Errors) -> Beneficiary | None:
+def _check_beneficiary(worker: User, data: Mapping, errors: FieldErrors) -> Beneficiary | None:
     beneficiary_id = data.get("beneficiary_id")
     if beneficiary_id is None:
         if data["kind"] in KINDS_WITH_BENEFICIARY:
@@ -157,7 +144,7 @@ def _check_beneficiary(worker: User, data: Mapping, errors: _Errors) -> Benefici
     return beneficiary
 
 
-def _check_photos(worker: User, data: Mapping, errors: _Errors, config: Mapping,
+def _check_photos(worker: User, data: Mapping, errors: FieldErrors, config: Mapping,
                   *, visit_id: int | None = None) -> list[Photo]:
     """The listed photos in order; each must be the worker's own and free (or already on this visit)."""
     photo_ids = list(data.get("photo_ids") or [])
@@ -188,7 +175,7 @@ def _check_photos(worker: User, data: Mapping, errors: _Errors, config: Mapping,
     return photos
 
 
-def _check_coworkers(worker: User, data: Mapping, errors: _Errors) -> list[User]:
+def _check_coworkers(worker: User, data: Mapping, errors: FieldErrors) -> list[User]:
     coworker_ids = list(data.get("coworker_ids") or [])
     if not coworker_ids:
         return []
@@ -206,7 +193,7 @@ def _check_coworkers(worker: User, data: Mapping, errors: _Errors) -> list[User]
     return coworkers
 
 
-def _check_text_and_counts(data: Mapping, errors: _Errors, config: Mapping) -> None:
+def _check_text_and_counts(data: Mapping, errors: FieldErrors, config: Mapping) -> None:
     if len(data.get("notes") or "") > config["MAX_NOTES_LENGTH"]:
         errors.add("notes", f"不能超过 {config['MAX_NOTES_LENGTH']} 字")
     for area, finding in (data.get("findings") or {}).items():
@@ -231,7 +218,7 @@ def _validate(worker: User, data: Mapping, config: Mapping, *, now: datetime, ol
               visit_id: int | None = None) -> _CheckedVisit:
     if worker.role != "worker" or worker.station_id is None:
         raise Forbidden("只有社工可以提交走访记录", code="workers_only")
-    errors = _Errors()
+    errors = FieldErrors("走访记录有误，请检查后重新提交")
     _check_vocabulary(data, errors)
     errors.raise_if_any()
     _check_times(data, errors, config, now=now, oldest_from=oldest_from)

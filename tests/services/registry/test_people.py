@@ -10,8 +10,9 @@ from models import AuditEvent, Beneficiary
 from services.errors import Forbidden, Invalid, NotFound
 from services.registry.bulk_import import import_beneficiaries
 from services.registry.csv_reader import read_beneficiary_csv
-from services.registry.fields import FieldProblem, complete_id_number, name_initials, validate_id_number
+from services.registry.fields import complete_id_number, name_initials, validate_id_number
 from services.registry.people import reveal_id_number, save_beneficiary
+from services.validation import FieldProblem
 from tests.factories import make_admin, make_beneficiary, make_service_point, make_station, make_supervisor, make_worker
 
 pytestmark = pytest.mark.usefixtures("app")
