@@ -14,8 +14,6 @@ narrowed to one region — a city, a county or a township/station — by its cod
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
@@ -29,6 +27,7 @@ from models.enums import DUTY_KINDS
 from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
 from services.reporting.schedules import epoch_seconds, local_midnight
+from services.reporting.tables import append_xlsx_row, csv_bytes, xlsx_bytes
 
 MAX_RANGE_DAYS = 366 * 3
 LEVEL_LABELS = {"station": "社工站", "county": "县/区", "total": "合计"}
@@ -267,33 +266,28 @@ def report_xlsx(report: Report) -> bytes:
     for index, (title, rows, leading_headers) in enumerate(sheets):
         sheet = workbook.active if index == 0 else workbook.create_sheet()
         sheet.title = title
-        sheet.append([report.title])
-        sheet.append([*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
+        append_xlsx_row(sheet, [report.title])
+        append_xlsx_row(sheet, [*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
         for row in rows:
             leading = [row.code, row.name, row.parent_name][:len(leading_headers)]
-            sheet.append([*leading, *_figure_values(row)])
+            append_xlsx_row(sheet, [*leading, *_figure_values(row)])
         total_leading = ([report.total.code, "合计", ""] if rows else [report.total.name])[:len(leading_headers)]
-        sheet.append([*total_leading, *_figure_values(report.total)])
+        append_xlsx_row(sheet, [*total_leading, *_figure_values(report.total)])
         for column_offset, (_name, _header, number_format) in enumerate(FIGURE_COLUMNS):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=len(leading_headers) + column_offset + 1,
                                            max_col=len(leading_headers) + column_offset + 1):
                 cell.number_format = number_format
         sheet.freeze_panes = sheet.cell(row=3, column=len(leading_headers) + 1)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(workbook)
 
 
 def report_csv(report: Report) -> bytes:
     """The report as CSV in UTF-8 with a BOM (so Excel reads the Chinese): stations, counties, then the total."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)])
-    for row in [*report.stations, *report.counties, report.total]:
-        values = ["" if value is None else (round(value, 4) if isinstance(value, float) else value)
-                  for value in _figure_values(row)]
-        writer.writerow([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name, *values])
-    return buffer.getvalue().encode("utf-8-sig")
+    headers = ["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)]
+    rows = ([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name,
+             *(round(value, 4) if isinstance(value, float) else value for value in _figure_values(row))]
+            for row in [*report.stations, *report.counties, report.total])
+    return csv_bytes(headers, rows)
 
 
 def report_scopes(user: User) -> list[tuple[str, str]]:
