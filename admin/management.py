@@ -33,6 +33,7 @@ from models.enums import (
 )
 from services.accounts.users import create_user, deactivate_user, set_password, update_user
 from services.errors import NotFound, ServiceError
+from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import scope_beneficiaries, scope_users
 from services.registry.people import reveal_id_number, save_beneficiary
 from services.registry.stations import add_station
@@ -258,8 +259,8 @@ class StationForm(AdminSecureForm):
     code = StringField(lazy_gettext("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=64)])
     region = QuerySelectField(lazy_gettext("Region"), query_factory=_regions, allow_blank=True)
-    latitude = FloatField(lazy_gettext("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FloatField(lazy_gettext("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
+    latitude = FloatField(lazy_gettext("Latitude"), validators=[Optional(), NumberRange(*LATITUDE_RANGE)])
+    longitude = FloatField(lazy_gettext("Longitude"), validators=[Optional(), NumberRange(*LONGITUDE_RANGE)])
 
 
 class StationView(AdminOnlyModelView):
@@ -320,8 +321,8 @@ class BeneficiaryForm(AdminSecureForm):
     service_point = QuerySelectField(lazy_gettext("Service point"), query_factory=_service_points,
                                      allow_blank=True)
     address = StringField(lazy_gettext("Address"), validators=[Length(max=255)])
-    home_latitude = FloatField(lazy_gettext("Home latitude"), validators=[Optional(), NumberRange(-90, 90)])
-    home_longitude = FloatField(lazy_gettext("Home longitude"), validators=[Optional(), NumberRange(-180, 180)])
+    home_latitude = FloatField(lazy_gettext("Home latitude"), validators=[Optional(), NumberRange(*LATITUDE_RANGE)])
+    home_longitude = FloatField(lazy_gettext("Home longitude"), validators=[Optional(), NumberRange(*LONGITUDE_RANGE)])
     phone = StringField(lazy_gettext("Phone"), validators=[Optional(), Length(max=32)])
     status = SelectField(lazy_gettext("Status"), choices=lambda: enum_choices(BENEFICIARY_STATUSES))
 

@@ -1,7 +1,5 @@
 """GET /beneficiaries: the people of the worker's station, searchable by name or pinyin initials, nearest first."""
 
-import math
-
 from flask import jsonify
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
 
@@ -10,6 +8,7 @@ from api.v1.blueprint import bp
 from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
+from services.geo import is_latitude, is_longitude
 from services.registry.search import BeneficiaryHit, search_beneficiaries
 from services.reporting.coverage import DueStatus
 
@@ -26,9 +25,9 @@ class LatLonField(fields.String):
             latitude, longitude = float(parts[0]), float(parts[1])
         except ValueError as error:
             raise ValidationError("lat and lon must be numbers") from error
-        if not (math.isfinite(latitude) and -90 <= latitude <= 90):
+        if not is_latitude(latitude):
             raise ValidationError("lat must be between -90 and 90")
-        if not (math.isfinite(longitude) and -180 <= longitude <= 180):
+        if not is_longitude(longitude):
             raise ValidationError("lon must be between -180 and 180")
         return latitude, longitude
 

@@ -17,6 +17,7 @@ from models.enums import (
     VISIT_KINDS,
     VISIT_STATUSES,
 )
+from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 
 
@@ -38,8 +39,9 @@ class _ForwardCompatibleSchema(Schema):
 class LocationInputSchema(_ForwardCompatibleSchema):
     """The check-in point as the phone's location API gave it."""
 
-    latitude = fields.Float(required=True, metadata={"minimum": -90, "maximum": 90})
-    longitude = fields.Float(required=True, metadata={"minimum": -180, "maximum": 180})
+    # The range is checked by services.visits (services.geo's check), documented here.
+    latitude = fields.Float(required=True, metadata={"minimum": LATITUDE_RANGE[0], "maximum": LATITUDE_RANGE[1]})
+    longitude = fields.Float(required=True, metadata={"minimum": LONGITUDE_RANGE[0], "maximum": LONGITUDE_RANGE[1]})
     accuracy = fields.Float(load_default=None, allow_none=True,
                             metadata={"minimum": 0, "description": "Horizontal accuracy in metres"})
     coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02"))

@@ -34,7 +34,7 @@ from models.enums import (
     VISIT_STATUSES,
 )
 from services.errors import Conflict, Forbidden, Invalid, NotFound
-from services.geo import distance_m, to_wgs84
+from services.geo import distance_m, is_latitude, is_longitude, to_wgs84
 from services.pagination import decode_cursor, encode_cursor, split_page
 from services.permissions import get_visit_for
 from services.validation import FieldErrors
@@ -113,9 +113,9 @@ def _check_place(data: Mapping, errors: FieldErrors) -> tuple[float, float] | No
         errors.add("location", "需要签到位置")
         return None
     latitude, longitude = location["latitude"], location["longitude"]
-    if not -90 <= latitude <= 90:
+    if not is_latitude(latitude):
         errors.add("location.latitude", "须在 -90 到 90 之间")
-    if not -180 <= longitude <= 180:
+    if not is_longitude(longitude):
         errors.add("location.longitude", "须在 -180 到 180 之间")
     accuracy = location.get("accuracy")
     if accuracy is not None and accuracy < 0:
