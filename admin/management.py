@@ -35,7 +35,7 @@ from services.accounts.users import create_user, deactivate_user, set_password, 
 from services.errors import NotFound, ServiceError
 from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import scope_beneficiaries, scope_users
-from services.registry.people import reveal_id_number, save_beneficiary
+from services.registry.people import UNCHANGED, BeneficiaryChanges, reveal_id_number, save_beneficiary
 from services.registry.stations import add_station
 
 MANAGEMENT = lazy_gettext("Management")
@@ -331,25 +331,23 @@ class RevealForm(AdminSecureForm):
     reason = TextAreaField(lazy_gettext("Reason"), validators=[DataRequired(), Length(min=2, max=200)])
 
 
-def _beneficiary_data(form: BeneficiaryForm) -> dict:
-    """The form as the data dict of services.beneficiaries.save_beneficiary."""
-    data = {
-        "name": form.name.data,
-        "gender": form.gender.data or None,
-        "birth_date": form.birth_date.data,
-        "categories": form.categories.data or [],
-        "risk_tier": form.risk_tier.data or None,
-        "station_id": form.station.data.id if form.station.data else None,
-        "service_point_id": form.service_point.data.id if form.service_point.data else None,
-        "address": form.address.data or "",
-        "home_latitude": form.home_latitude.data,
-        "home_longitude": form.home_longitude.data,
-        "phone": form.phone.data or None,
-        "status": form.status.data,
-    }
-    if form.new_id_number.data:
-        data["id_number"] = form.new_id_number.data.strip()
-    return data
+def _beneficiary_changes(form: BeneficiaryForm) -> BeneficiaryChanges:
+    """The form as the typed input of services.registry.people.save_beneficiary; the ID number only when new."""
+    return BeneficiaryChanges(
+        name=form.name.data,
+        id_number=form.new_id_number.data.strip() if form.new_id_number.data else UNCHANGED,
+        gender=form.gender.data or None,
+        birth_date=form.birth_date.data,
+        categories=tuple(form.categories.data or ()),
+        risk_tier=form.risk_tier.data or None,
+        station=form.station.data,
+        service_point=form.service_point.data,
+        address=form.address.data or "",
+        home_latitude=form.home_latitude.data,
+        home_longitude=form.home_longitude.data,
+        phone=form.phone.data or None,
+        status=form.status.data,
+    )
 
 
 class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
@@ -401,7 +399,7 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
 
     def create_model(self, form):
         try:
-            return save_beneficiary(None, _beneficiary_data(form), _acting_user())
+            return save_beneficiary(None, _beneficiary_changes(form), _acting_user())
         except ServiceError as error:
             db.session.rollback()
             _flash_service_error(error)
@@ -409,7 +407,7 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
 
     def update_model(self, form, model):
         try:
-            save_beneficiary(model, _beneficiary_data(form), _acting_user())
+            save_beneficiary(model, _beneficiary_changes(form), _acting_user())
         except ServiceError as error:
             db.session.rollback()
             _flash_service_error(error)

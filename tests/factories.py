@@ -18,6 +18,7 @@ from models.enums import WARNING_CODES
 from services.accounts.credentials import hash_password, issue_token
 from services.photos.pipeline import phash_bands
 from services.registry.fields import complete_id_number
+from services.registry.people import BeneficiaryChanges
 from services.visits.submission import submit_visit
 
 PASSWORD = "correct-horse-42"
@@ -102,6 +103,14 @@ def make_beneficiary(station: Station | None = None, **overrides) -> Beneficiary
     db.session.add(beneficiary)
     db.session.commit()
     return beneficiary
+
+
+def beneficiary_changes(station: Station | None, **overrides) -> BeneficiaryChanges:
+    """A complete new person for save_beneficiary, as the admin's form gives one; keywords override fields."""
+    defaults = {"name": "张小明", "id_number": valid_id_number(serial=_next()), "gender": None, "birth_date": None,
+                "categories": ("dibao", "tekun"), "station": station, "service_point": None, "address": "牙象村1号",
+                "home_latitude": 21.76, "home_longitude": 110.94, "phone": None, "risk_tier": "key"}
+    return BeneficiaryChanges(**{**defaults, **overrides})
 
 
 def token_for(user: User) -> str:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,36 +39,52 @@ from services.validation import FieldErrors
 # --- the admin's form ---------------------------------------------------------------------------------------------
 
 
-def _resolve(data: Mapping, key: str, model, checker: FieldErrors):
-    """The row given as data[key] (an object) or data[key + '_id'] (its id); None when neither or blank."""
-    if data.get(key) is not None:
-        return data[key]
-    row_id = data.get(f"{key}_id")
-    if row_id in (None, ""):
-        return None
-    try:
-        row = db.session.get(model, int(row_id))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        checker.add(key, "不存在", "unknown")
-    return row
+class Unchanged(Enum):
+    """The value of a BeneficiaryChanges field that is not given: the person's current value stays."""
+
+    UNCHANGED = "unchanged"
 
 
-def _given(data: Mapping, key: str) -> bool:
-    return key in data or f"{key}_id" in data
+UNCHANGED = Unchanged.UNCHANGED
 
 
-def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User | None) -> Beneficiary:
+@dataclass(frozen=True)
+class BeneficiaryChanges:
+    """What to set on a person, as given; save_beneficiary checks and normalises every value.
+
+    A field left UNCHANGED keeps the current value on edit; on creation name, id_number, categories and
+    station are required and the others take their defaults. A blank gender or birth date is taken from the
+    ID number.
+    """
+
+    name: str | None | Unchanged = UNCHANGED
+    id_number: str | None | Unchanged = UNCHANGED
+    gender: str | None | Unchanged = UNCHANGED  # male/female, or 男/女
+    birth_date: date | str | None | Unchanged = UNCHANGED  # a date, or text such as 1950年3月1日
+    categories: tuple[str, ...] | Unchanged = UNCHANGED  # codes or Chinese labels
+    station: Station | None | Unchanged = UNCHANGED
+    service_point: ServicePoint | None | Unchanged = UNCHANGED
+    address: str | None | Unchanged = UNCHANGED
+    home_latitude: float | None | Unchanged = UNCHANGED  # WGS-84; both or neither
+    home_longitude: float | None | Unchanged = UNCHANGED
+    phone: str | None | Unchanged = UNCHANGED
+    risk_tier: str | None | Unchanged = UNCHANGED
+    status: str | Unchanged = UNCHANGED
+
+    def given(self) -> dict:
+        """The fields that are not UNCHANGED, by name."""
+        return {item.name: getattr(self, item.name) for item in fields(self)
+                if getattr(self, item.name) is not UNCHANGED}
+
+
+def save_beneficiary(beneficiary: Beneficiary | None, changes: BeneficiaryChanges, actor: User | None) -> Beneficiary:
     """Create (beneficiary None) or edit a person from the admin's form, validate everything, audit, commit.
 
-    data keys (absent keys keep the current value on edit): name, id_number, gender (male/female/男/女),
-    birth_date (date or text), categories (codes or Chinese labels), station or station_id, service_point or
-    service_point_id, address, home_latitude, home_longitude, phone, risk_tier, status. A blank gender or
-    birth date is taken from the ID number. Raises Invalid with every refused field in .fields.
+    Raises Invalid with every refused field in .fields.
     """
     ensure_may_edit_registry(actor)
     creating = beneficiary is None
+    data = changes.given()
     checker = FieldErrors("服务对象信息有误")
     values = {}
     if creating or "name" in data:
@@ -98,12 +116,12 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
             values["status"] = data["status"]
         else:
             checker.add("status", "状态无效", "status")
-    if creating or _given(data, "station"):
-        values["station"] = _resolve(data, "station", Station, checker)
-        if values["station"] is None and "station" not in checker:
+    if creating or "station" in data:
+        values["station"] = data.get("station")
+        if values["station"] is None:
             checker.add("station", "请选择社工站", "missing")
-    if _given(data, "service_point"):
-        values["service_point"] = _resolve(data, "service_point", ServicePoint, checker)
+    if "service_point" in data:
+        values["service_point"] = data["service_point"]
     _check_service_point_belongs(beneficiary, values, checker)
     if values.get("id_number") and _id_number_taken(values["id_number"], beneficiary):
         checker.add("id_number", "该身份证号已登记", "id_number_taken")
