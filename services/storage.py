@@ -68,7 +68,7 @@ class Storage(ABC):
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every stored object whose key starts with prefix (a folder such as "originals/")."""
 
-    def remove_stale_temporaries(self, older_than: datetime) -> int:
+    def remove_stale_temporaries(self, older_than: datetime) -> int:  # noqa: ARG002 (a no-op by default)
         """Remove leftovers of writes that crashed before completing; backends without them keep this no-op."""
         return 0
 

@@ -14,7 +14,7 @@ from services.photos.intake import store_photo
 class UploadedFileField(fields.Field):
     """A file part of a multipart body."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value, _attr, _data, **kwargs):
         if not isinstance(value, FileStorage):
             raise ValidationError("须为文件")
         return value

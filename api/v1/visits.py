@@ -109,13 +109,6 @@ class VisitListQuerySchema(PageQuerySchema):
                                                                   "(URL-encode the + of an offset, or use Z)"})
 
 
-class LocationSchema(Schema):
-    latitude = fields.Float()
-    longitude = fields.Float()
-    accuracy = fields.Float(allow_none=True)
-    coord_type = fields.Str()
-
-
 class WarningSchema(Schema):
     code = fields.Str()
     severity = fields.Int()

@@ -578,7 +578,7 @@ def _visit_body(story: _Story, plan: PlannedVisit, checkin, photo_ids: list[int]
         "beneficiary_id": person.id if person is not None else None,
         "kind": plan.kind,
         "services": _services(rng, plan.kind),
-        "domains": _domains(story, plan),
+        "domains": _domains(plan),
         "started_at": plan.started_at,
         "ended_at": plan.ended_at,
         "location": location,
@@ -608,7 +608,7 @@ def _services(rng: random.Random, kind: str) -> list[str]:
     }.get(kind, [])
 
 
-def _domains(story: _Story, plan: PlannedVisit) -> list[str]:
+def _domains(plan: PlannedVisit) -> list[str]:
     person = plan.beneficiary
     if person is None:
         return ["community_governance"]

@@ -38,8 +38,6 @@ CSV_COLUMNS = ("name", "id_number", "gender", "birth_date", "categories", "stati
                "lat", "lon", "phone")
 # Columns a file may leave out entirely; an absent column leaves the stored value of re-imported people alone.
 REQUIRED_CSV_COLUMNS = ("name", "id_number", "categories", "station_code")
-# Accepted beside CSV_COLUMNS so that rosters (and the demo) can set the visit-frequency tier.
-OPTIONAL_CSV_COLUMNS = ("risk_tier",)
 # Rows per IN (...) lookup: far below SQLite's and PostgreSQL's bound-parameter limits.
 LOOKUP_CHUNK = 500
 

@@ -32,8 +32,6 @@ NAME_ORDER = "name"
 NEAR_ORDER = "near"
 DUE_ORDER = "due"
 DUE_NEAR_ORDER = "due_near"
-# Degrees of latitude to metres; only the ordering uses it, the reported distance is haversine.
-_METRES_PER_DEGREE = 111_195.0
 
 
 @dataclass(frozen=True)

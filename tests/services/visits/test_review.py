@@ -137,8 +137,7 @@ def test_bulk_approve_approves_only_clean_submitted_visits_in_scope(station, sup
 
     assert sorted(report.approved) == sorted(visit.id for visit in clean)
     assert report.skipped == {"has_warnings": 2, "not_submitted": 1, "not_found": 2, "own_visit": 1}
-    assert report.summary().startswith("已通过 3 条，跳过 6 条")
-    assert "有预警 2 条" in report.summary()
+    assert report.skipped_total == 6
     db.session.expire_all()
     assert [db.session.get(Visit, visit.id).status for visit in warned] == ["submitted", "submitted"]
     assert db.session.get(Visit, elsewhere.id).status == "submitted"
