@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, vali
 
 from api.parsing import load_query
 from api.v1.blueprint import bp
-from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
+from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema, PageSchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
 from services.geo import is_latitude, is_longitude
@@ -138,9 +138,10 @@ class BeneficiaryItemSchema(Schema):
         }
 
 
-class BeneficiaryPageSchema(Schema):
+class BeneficiaryPageSchema(PageSchema):
+    """One page of people, in the order the query asked for."""
+
     items = fields.List(fields.Nested(BeneficiaryItemSchema))
-    next_cursor = fields.Str(allow_none=True)
 
 
 @bp.get("/beneficiaries")

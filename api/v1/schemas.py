@@ -58,6 +58,13 @@ class PageQuerySchema(Schema):
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class PageSchema(Schema):
+    """One page of a keyset-paginated list; a subclass names its `items`."""
+
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "Pass back as `?cursor=` for the next page; null on the last page"})
+
+
 class NamedRefSchema(Schema):
     """A reference to a record by id, with its name for display (a person, a station, a service point)."""
 

@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from api.parsing import load_json, load_query
 from api.v1.blueprint import bp
-from api.v1.schemas import NamedRefSchema, PageQuerySchema, PhotoSchema
+from api.v1.schemas import NamedRefSchema, PageQuerySchema, PageSchema, PhotoSchema
 from api.v1.security import current_user, token_required
 from models.enums import (
     COORD_TYPES,
@@ -179,11 +179,10 @@ class VisitSchema(Schema):
         "type": "object", "nullable": True, "description": "The last decision: {reviewer, reviewed_at, comment}"})
 
 
-class VisitPageSchema(Schema):
+class VisitPageSchema(PageSchema):
     """One page of visits, newest first (by received_at, then id)."""
 
     items = fields.List(fields.Nested(VisitSchema))
-    next_cursor = fields.Str(allow_none=True)
 
 
 @bp.post("/visits")
