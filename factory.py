@@ -68,10 +68,17 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
+    # One request, one transaction: services commit their unit of work; whatever a refused or failed
+    # request left uncommitted is discarded here, so no view or error handler rolls back itself.
+    app.teardown_request(_discard_uncommitted)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
+
+
+def _discard_uncommitted(_error: BaseException | None) -> None:
+    db.session.rollback()
 
 
 def _register_api(app: Flask) -> None:

@@ -30,9 +30,10 @@ class FieldError(NamedTuple):
 class FieldErrors:
     """The accumulator: add refusals, or run checks that raise FieldProblem, then raise_if_any."""
 
-    def __init__(self, message: str):
-        # What the whole input is refused with; the per-field messages say why.
+    def __init__(self, message: str, code: str | None = None):
+        # What the whole input is refused with (Invalid's message and code); the per-field messages say why.
         self.message = message
+        self.code = code
         self.errors: list[FieldError] = []
 
     def add(self, field: str, message: str, code: str = "invalid") -> None:
@@ -64,4 +65,4 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         """Raise Invalid with every field error, if there is any."""
         if self.errors:
-            raise Invalid(self.message, fields=self.fields)
+            raise Invalid(self.message, code=self.code, fields=self.fields)
