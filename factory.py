@@ -14,20 +14,26 @@ from api.errors import register_api_error_handlers
 from api.v1 import bp as api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
+from mobile import init_mobile
 from models import User
+from services.health import readiness
+from services.request_log import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the Zoufang app: configuration, extensions, API, admin, CLI, health check."""
+    """Build the Zoufang app: configuration, extensions, API, admin, phone client, CLI, health check."""
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
+    init_request_logging(app)
     _init_extensions(app)
     _register_api(app)
     _register_health_check(app)
+    _register_readiness_check(app)
     init_admin(app)
+    init_mobile(app)
     register_commands(app)
     return app
 
@@ -98,3 +104,11 @@ def _register_health_check(app: Flask) -> None:
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
+
+def _register_readiness_check(app: Flask) -> None:
+    @app.get("/readyz")
+    def readyz():
+        """Ready for traffic: the database and the photo store both answer (503 otherwise)."""
+        checks = readiness()
+        ready = all(state == "ok" for state in checks.values())
+        return jsonify({"status": "ok" if ready else "unavailable", **checks}), 200 if ready else 503

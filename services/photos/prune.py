@@ -62,12 +62,10 @@ def prune_orphan_files(*, min_age: timedelta = timedelta(hours=1),
 
 def _prune_batch(storage: Storage, keys: list[str], report: PruneReport) -> None:
     keep = referenced_keys(keys)
-    for key in keys:
-        if key in keep:
-            report.files_kept += 1
-        else:
-            storage.delete(key)
-            report.files_deleted += 1
+    unreferenced = [key for key in keys if key not in keep]
+    storage.delete_many(unreferenced)
+    report.files_kept += len(keys) - len(unreferenced)
+    report.files_deleted += len(unreferenced)
 
 
 def _delete_unattached_photos(older_than: timedelta) -> int:
