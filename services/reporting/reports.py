@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -202,16 +202,21 @@ def _add_visit_figures(rows: dict, approved) -> None:
 
 
 def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
-    """Per-station active registered people, and those of them named on an approved visit in range."""
-    served = select(Visit.beneficiary_id).where(approved, Visit.beneficiary_id.is_not(None))
-    statement = (
-        select(Beneficiary.station_id, func.count(Beneficiary.id),
-               func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
+    """Per-station active registered people, and those of them named on an approved visit in range.
+
+    "Named on an approved visit" is a correlated EXISTS on the approved visits' (person, start) index:
+    its cost follows the people, where `id IN (SELECT beneficiary_id ...)` degraded to people × visits
+    once the visits outgrew the planner's memory for hashing them.
+    """
+    served = exists().where(Visit.beneficiary_id == Beneficiary.id, approved)
+    people = (
+        select(Beneficiary.station_id, func.count(Beneficiary.id))
         .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
         .group_by(Beneficiary.station_id)
     )
-    for station_id, registered, registered_served in db.session.execute(statement):
+    for station_id, registered in db.session.execute(people):
         rows[station_id].registered = registered
+    for station_id, registered_served in db.session.execute(people.where(served)):
         rows[station_id].registered_served = registered_served
 
 
@@ -220,9 +225,9 @@ def _add_village_figures(rows: dict, station_info) -> None:
     township_to_station = {row[3]: row[0] for row in station_info if row[3] is not None}
     if not township_to_station:
         return
-    with_point = select(ServicePoint.region_id).where(ServicePoint.region_id.is_not(None))
+    with_point = exists().where(ServicePoint.region_id == Region.id)
     statement = (
-        select(Region.parent_id, func.count(Region.id), func.count(case((Region.id.in_(with_point), Region.id))))
+        select(Region.parent_id, func.count(Region.id), func.count(case((with_point, Region.id))))
         .where(Region.level == "village", Region.parent_id.in_(list(township_to_station)))
         .group_by(Region.parent_id)
     )
