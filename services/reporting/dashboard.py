@@ -134,7 +134,11 @@ def build_dashboard(user: User, now: datetime | None = None, overdue_limit: int 
 
 
 def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[PeriodFigures], int, datetime | None]:
-    """One query: per period submitted/approved/pending/warned, plus all pending and the oldest of them."""
+    """Two queries: per period submitted/approved/pending/warned; then all pending and the oldest of them.
+
+    The first reads only the visits received or approved since the earliest period start (two index
+    ranges); the second only the pending visits (a partial index), however many visits there are.
+    """
     columns = []
     for key, _label in PERIODS:
         start = starts[key]
@@ -145,12 +149,10 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
             func.count(case((and_(received, Visit.status == "submitted"), Visit.id))),
             func.count(case((and_(received, Visit.warning_count > 0), Visit.id))),
         ]
-    columns += [func.count(case((Visit.status == "submitted", Visit.id))),
-                func.min(case((Visit.status == "submitted", Visit.received_at)))]
     earliest = min(starts.values())
     statement = scope_visits(
-        select(*columns).where(or_(Visit.received_at >= earliest, Visit.reviewed_at >= earliest,
-                                   Visit.status == "submitted")),
+        select(*columns).where(or_(Visit.received_at >= earliest,
+                                   and_(Visit.status == "approved", Visit.reviewed_at >= earliest))),
         user,
     )
     row = db.session.execute(statement).one()
@@ -158,25 +160,42 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
         PeriodFigures(key, label, starts[key], *row[index * 4:index * 4 + 4])
         for index, (key, label) in enumerate(PERIODS)
     ]
-    return periods, row[-2], row[-1]
+    pending = scope_visits(
+        select(func.count(Visit.id), func.min(Visit.received_at)).where(Visit.status == "submitted"), user)
+    pending_total, oldest_pending = db.session.execute(pending).one()
+    return periods, pending_total, oldest_pending
 
 
 def _worker_activity(user: User, month_start: datetime, working_days: int) -> list[WorkerActivity]:
-    """Active workers of the scope with their month's figures, by station code and username (one query)."""
+    """Active workers of the scope with their month's figures, by station code and username (one query).
+
+    The visits are aggregated per worker first — only those received this month or returned, two index
+    ranges — and then joined to the workers, instead of walking every visit of every worker.
+    """
     this_month = Visit.received_at >= month_start
+    station_ids = station_ids_in_scope(user)
+    workers = select(User.id).where(User.role == "worker", User.active.is_(True))
+    if station_ids is not None:
+        workers = workers.where(User.station_id.in_(station_ids))
+    figures = (
+        select(Visit.worker_id,
+               func.count(case((this_month, Visit.id))).label("visits"),
+               func.count(case((Visit.status == "returned", Visit.id))).label("returned"),
+               func.count(case((and_(this_month, Visit.warning_count > 0), Visit.id))).label("warned"))
+        .where(or_(this_month, Visit.status == "returned"), Visit.worker_id.in_(workers))
+        .group_by(Visit.worker_id)
+        .subquery("worker_figures")
+    )
     statement = (
         select(User.id, User.display_name, User.username, Station.name,
-               func.count(case((this_month, Visit.id))),
-               func.count(case((Visit.status == "returned", Visit.id))),
-               func.count(case((and_(this_month, Visit.warning_count > 0), Visit.id))))
+               func.coalesce(figures.c.visits, 0), func.coalesce(figures.c.returned, 0),
+               func.coalesce(figures.c.warned, 0))
         .select_from(User)
         .join(Station, Station.id == User.station_id)
-        .outerjoin(Visit, and_(Visit.worker_id == User.id, or_(this_month, Visit.status == "returned")))
+        .outerjoin(figures, figures.c.worker_id == User.id)
         .where(User.role == "worker", User.active.is_(True))
-        .group_by(User.id, User.display_name, User.username, Station.code, Station.name)
         .order_by(Station.code, User.username)
     )
-    station_ids = station_ids_in_scope(user)
     if station_ids is not None:
         statement = statement.where(User.station_id.in_(station_ids))
     return [

@@ -162,7 +162,8 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     total = ReportRow("total", region.code if region else "", region.name if region else "合计")
     for row in county_rows.values():
         total.add(row)
-    _set_people_served(county_rows, total, approved)
+    county_of_station = {row[0]: row[4] for row in station_info}
+    _set_people_served(station_rows, county_rows, county_of_station, total, approved)
     return Report(start=start, end=end, region=region, stations=list(station_rows.values()),
                   counties=list(county_rows.values()), total=total)
 
@@ -180,7 +181,11 @@ def _region_for(code: str) -> Region:
 
 
 def _add_visit_figures(rows: dict, approved) -> None:
-    """Per-station sums and counts of approved visits by kind, duty hours and distinct people (one query)."""
+    """Per-station sums and counts of approved visits by kind and duty hours (one query, hashed by station).
+
+    Distinct people are counted apart (_set_people_served): a DISTINCT among these sums would make the
+    database sort every approved visit of the range.
+    """
     duration = epoch_seconds(Visit.ended_at) - epoch_seconds(Visit.started_at)
     columns = [func.count(Visit.id)]
     for kind in COUNTED_KINDS:
@@ -188,17 +193,15 @@ def _add_visit_figures(rows: dict, approved) -> None:
         columns.append(func.coalesce(func.sum(case((Visit.kind == kind, counted), else_=0)), 0))
     for kind in sorted(DUTY_KINDS):
         columns.append(func.coalesce(func.sum(case((Visit.kind == kind, duration), else_=0)), 0))
-    columns.append(func.count(func.distinct(Visit.beneficiary_id)))
     statement = select(Visit.station_id, *columns).where(approved).group_by(Visit.station_id)
     for station_id, visits, *figures in db.session.execute(statement):
         row = rows[station_id]
         row.approved_visits = visits
-        counts, duty_seconds = figures[:len(COUNTED_KINDS)], figures[len(COUNTED_KINDS):-1]
+        counts, duty_seconds = figures[:len(COUNTED_KINDS)], figures[len(COUNTED_KINDS):]
         for field_name, value in zip(COUNTED_KINDS.values(), counts, strict=True):
             setattr(row, field_name, int(value))
         for kind, seconds in zip(sorted(DUTY_KINDS), duty_seconds, strict=True):
             setattr(row, DUTY_HOUR_FIELDS[kind], round(float(seconds) / 3600, 2))
-        row.people_served = figures[-1]
 
 
 def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
@@ -237,21 +240,43 @@ def _add_village_figures(rows: dict, station_info) -> None:
         row.villages_with_point += with_service_point
 
 
-def _set_people_served(county_rows: dict, total: ReportRow, approved) -> None:
-    """Distinct people per county and in total: a person served by two stations counts once (two queries)."""
+def _set_people_served(station_rows: dict, county_rows: dict, county_of_station: dict, total: ReportRow,
+                       approved) -> None:
+    """Distinct people per station, per county and in total, in one query.
+
+    A person served by two stations counts once in their county and once in the total. The visits are
+    first reduced to distinct (station, person) pairs; numbering each person's pairs within a county and
+    overall tells which pair is their first, so every level is a sum over the stations.
+    """
     township = aliased(Region)
-    people = func.count(func.distinct(Visit.beneficiary_id))
-    per_county = (
-        select(township.parent_id, people)
-        .select_from(Visit)
-        .join(Station, Station.id == Visit.station_id)
-        .outerjoin(township, township.id == Station.region_id)
-        .where(approved)
-        .group_by(township.parent_id)
+    pairs = (
+        select(Visit.station_id, Visit.beneficiary_id)
+        .where(approved, Visit.beneficiary_id.is_not(None))
+        .group_by(Visit.station_id, Visit.beneficiary_id)
+        .subquery("served_pairs")
     )
-    for county_id, served in db.session.execute(per_county):
-        county_rows[county_id].people_served = served
-    total.people_served = db.session.scalar(select(people).where(approved)) or 0
+    ranked = (
+        select(pairs.c.station_id,
+               func.row_number().over(partition_by=(township.parent_id, pairs.c.beneficiary_id),
+                                      order_by=pairs.c.station_id).label("in_county"),
+               func.row_number().over(partition_by=pairs.c.beneficiary_id,
+                                      order_by=pairs.c.station_id).label("overall"))
+        .select_from(pairs)
+        .join(Station, Station.id == pairs.c.station_id)
+        .outerjoin(township, township.id == Station.region_id)
+        .subquery("ranked_pairs")
+    )
+    statement = (
+        select(ranked.c.station_id, func.count(),
+               func.sum(case((ranked.c.in_county == 1, 1), else_=0)),
+               func.sum(case((ranked.c.overall == 1, 1), else_=0)))
+        .group_by(ranked.c.station_id)
+    )
+    total.people_served = 0
+    for station_id, people, first_in_county, first_overall in db.session.execute(statement):
+        station_rows[station_id].people_served = people
+        county_rows[county_of_station[station_id]].people_served += int(first_in_county or 0)
+        total.people_served += int(first_overall or 0)
 
 
 # --- downloads ---------------------------------------------------------------------------------------
