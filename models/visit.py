@@ -137,6 +137,9 @@ Index("ix_visits_queue", Visit.status, VISIT_QUEUE_RANK, Visit.received_at, Visi
 # One station's pending visits in the queue's order (a supervisor filtering on a station).
 Index("ix_visits_submitted_station_queue", Visit.station_id, VISIT_QUEUE_RANK, Visit.received_at, Visit.id,
       postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+RETURNED = text("status = 'returned'")
+# A worker's visits sent back to them (their to-do; the dashboard's "returned, pending").
+Index("ix_visits_returned_worker", Visit.worker_id, postgresql_where=RETURNED, sqlite_where=RETURNED)
 # A person's pending visits (the due lists' "awaiting review").
 Index("ix_visits_submitted_beneficiary", Visit.beneficiary_id, postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
 # Approved visits: a person's latest (schedule state, "served in range"), a station's by start time (reports),

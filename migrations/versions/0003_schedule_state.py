@@ -28,6 +28,7 @@ RISK_TIER_DAYS = {'high': 7, 'key': 30, 'general': 91}
 COUNTING_KINDS = ('home_visit', 'case_service', 'care_call')
 SUBMITTED = sa.text("status = 'submitted'")
 APPROVED = sa.text("status = 'approved'")
+RETURNED = sa.text("status = 'returned'")
 QUEUE_RANK = sa.text('(-(warning_severity * 1000 + warning_count))')
 
 
@@ -68,6 +69,8 @@ def upgrade():
         batch_op.create_index('ix_visits_queue', ['status', QUEUE_RANK, 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_visits_submitted_station_queue', ['station_id', QUEUE_RANK, 'received_at', 'id'],
                               unique=False, postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+        batch_op.create_index('ix_visits_returned_worker', ['worker_id'], unique=False,
+                              postgresql_where=RETURNED, sqlite_where=RETURNED)
         batch_op.create_index('ix_visits_submitted_beneficiary', ['beneficiary_id'], unique=False,
                               postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
         batch_op.create_index('ix_visits_approved_beneficiary_started', ['beneficiary_id', 'started_at'],
@@ -107,7 +110,7 @@ def _backfill(dialect: str) -> None:
 def downgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         for name in ('ix_visits_approved_reviewed', 'ix_visits_approved_station_started',
-                     'ix_visits_approved_beneficiary_started', 'ix_visits_submitted_beneficiary',
+                     'ix_visits_approved_beneficiary_started', 'ix_visits_submitted_beneficiary', 'ix_visits_returned_worker',
                      'ix_visits_submitted_station_queue', 'ix_visits_queue'):
             batch_op.drop_index(name)
     with op.batch_alter_table('beneficiaries', schema=None) as batch_op:

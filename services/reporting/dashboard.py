@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from extensions import db
 from models import Station, User, Visit, utcnow
@@ -169,21 +169,28 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
 def _worker_activity(user: User, month_start: datetime, working_days: int) -> list[WorkerActivity]:
     """Active workers of the scope with their month's figures, by station code and username (one query).
 
-    The visits are aggregated per worker first — only those received this month or returned, two index
-    ranges — and then joined to the workers, instead of walking every visit of every worker.
+    The visits are aggregated per worker first — only those received this month or returned — and then
+    joined to the workers, instead of walking every visit of every worker.
     """
-    this_month = Visit.received_at >= month_start
     station_ids = station_ids_in_scope(user)
     workers = select(User.id).where(User.role == "worker", User.active.is_(True))
     if station_ids is not None:
         workers = workers.where(User.station_id.in_(station_ids))
+    # Two index ranges (received this month; returned, a small partial index), summed per worker.
+    received = (
+        select(Visit.worker_id, literal(1).label("visit"), literal(0).label("returned"),
+               case((Visit.warning_count > 0, 1), else_=0).label("warned"))
+        .where(Visit.received_at >= month_start, Visit.worker_id.in_(workers))
+    )
+    returned = (
+        select(Visit.worker_id, literal(0), literal(1), literal(0))
+        .where(Visit.status == "returned", Visit.worker_id.in_(workers))
+    )
+    rows = union_all(received, returned).subquery("worker_rows")
     figures = (
-        select(Visit.worker_id,
-               func.count(case((this_month, Visit.id))).label("visits"),
-               func.count(case((Visit.status == "returned", Visit.id))).label("returned"),
-               func.count(case((and_(this_month, Visit.warning_count > 0), Visit.id))).label("warned"))
-        .where(or_(this_month, Visit.status == "returned"), Visit.worker_id.in_(workers))
-        .group_by(Visit.worker_id)
+        select(rows.c.worker_id, func.sum(rows.c.visit).label("visits"), func.sum(rows.c.returned).label("returned"),
+               func.sum(rows.c.warned).label("warned"))
+        .group_by(rows.c.worker_id)
         .subquery("worker_figures")
     )
     statement = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -151,7 +151,11 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
         for station_id, code, name, _township_id, _county_id, _county_code, county_name in station_info
     }
     _add_visit_figures(station_rows, approved)
-    _add_registry_figures(station_rows, station_ids, approved)
+    people = _people_figures(station_ids, approved)
+    for station_id, row in station_rows.items():
+        row.registered = people.registered.get(station_id, 0)
+        row.registered_served = people.registered_served.get(station_id, 0)
+        row.people_served = people.served_by_station.get(station_id, 0)
     _add_village_figures(station_rows, station_info)
 
     county_rows: dict[int | None, ReportRow] = {}
@@ -162,8 +166,9 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     total = ReportRow("total", region.code if region else "", region.name if region else "合计")
     for row in county_rows.values():
         total.add(row)
-    county_of_station = {row[0]: row[4] for row in station_info}
-    _set_people_served(station_rows, county_rows, county_of_station, total, approved)
+    for county_id, row in county_rows.items():
+        row.people_served = people.served_by_county.get(county_id, 0)
+    total.people_served = people.served_in_total
     return Report(start=start, end=end, region=region, stations=list(station_rows.values()),
                   counties=list(county_rows.values()), total=total)
 
@@ -204,25 +209,6 @@ def _add_visit_figures(rows: dict, approved) -> None:
             setattr(row, DUTY_HOUR_FIELDS[kind], round(float(seconds) / 3600, 2))
 
 
-def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
-    """Per-station active registered people, and those of them named on an approved visit in range.
-
-    "Named on an approved visit" is a correlated EXISTS on the approved visits' (person, start) index:
-    its cost follows the people, where `id IN (SELECT beneficiary_id ...)` degraded to people × visits
-    once the visits outgrew the planner's memory for hashing them.
-    """
-    served = exists().where(Visit.beneficiary_id == Beneficiary.id, approved)
-    people = (
-        select(Beneficiary.station_id, func.count(Beneficiary.id))
-        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
-        .group_by(Beneficiary.station_id)
-    )
-    for station_id, registered in db.session.execute(people):
-        rows[station_id].registered = registered
-    for station_id, registered_served in db.session.execute(people.where(served)):
-        rows[station_id].registered_served = registered_served
-
-
 def _add_village_figures(rows: dict, station_info) -> None:
     """Per-station villages under its township, and those with a service point."""
     township_to_station = {row[3]: row[0] for row in station_info if row[3] is not None}
@@ -240,43 +226,55 @@ def _add_village_figures(rows: dict, station_info) -> None:
         row.villages_with_point += with_service_point
 
 
-def _set_people_served(station_rows: dict, county_rows: dict, county_of_station: dict, total: ReportRow,
-                       approved) -> None:
-    """Distinct people per station, per county and in total, in one query.
+@dataclass
+class _PeopleFigures:
+    """The report's figures about people, per level."""
 
-    A person served by two stations counts once in their county and once in the total. The visits are
-    first reduced to distinct (station, person) pairs; numbering each person's pairs within a county and
-    overall tells which pair is their first, so every level is a sum over the stations.
+    registered: dict[int, int]
+    registered_served: dict[int, int]
+    served_by_station: dict[int, int]
+    served_by_county: dict[int | None, int]
+    served_in_total: int
+
+
+def _people_figures(station_ids: list[int], approved) -> _PeopleFigures:
+    """Registered people, those of them served, and distinct people served per station, county and in total.
+
+    One statement, one pass over the range's approved visits: they are reduced to distinct (station,
+    person) pairs once (a CTE), and every figure is an aggregate of those pairs or a semi-join on them.
+    A person served by two stations counts once in their county and once in the total. (The former
+    `count(CASE WHEN beneficiaries.id IN (SELECT visits.beneficiary_id ...))` degraded to people × visits
+    once the visits outgrew the memory the planner may hash them in.)
     """
     township = aliased(Region)
     pairs = (
         select(Visit.station_id, Visit.beneficiary_id)
         .where(approved, Visit.beneficiary_id.is_not(None))
         .group_by(Visit.station_id, Visit.beneficiary_id)
-        .subquery("served_pairs")
+        .cte("served_pairs")
     )
-    ranked = (
-        select(pairs.c.station_id,
-               func.row_number().over(partition_by=(township.parent_id, pairs.c.beneficiary_id),
-                                      order_by=pairs.c.station_id).label("in_county"),
-               func.row_number().over(partition_by=pairs.c.beneficiary_id,
-                                      order_by=pairs.c.station_id).label("overall"))
+    active_here = and_(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
+    no_key = cast(null(), Integer)
+    statement = union_all(
+        select(literal("registered"), Beneficiary.station_id, func.count(Beneficiary.id))
+        .where(active_here).group_by(Beneficiary.station_id),
+        select(literal("registered_served"), Beneficiary.station_id, func.count(Beneficiary.id))
+        .where(active_here, exists().where(pairs.c.beneficiary_id == Beneficiary.id))
+        .group_by(Beneficiary.station_id),
+        select(literal("station"), pairs.c.station_id, func.count()).group_by(pairs.c.station_id),
+        select(literal("county"), township.parent_id, func.count(func.distinct(pairs.c.beneficiary_id)))
         .select_from(pairs)
         .join(Station, Station.id == pairs.c.station_id)
         .outerjoin(township, township.id == Station.region_id)
-        .subquery("ranked_pairs")
+        .group_by(township.parent_id),
+        select(literal("total"), no_key, func.count(func.distinct(pairs.c.beneficiary_id))).select_from(pairs),
     )
-    statement = (
-        select(ranked.c.station_id, func.count(),
-               func.sum(case((ranked.c.in_county == 1, 1), else_=0)),
-               func.sum(case((ranked.c.overall == 1, 1), else_=0)))
-        .group_by(ranked.c.station_id)
-    )
-    total.people_served = 0
-    for station_id, people, first_in_county, first_overall in db.session.execute(statement):
-        station_rows[station_id].people_served = people
-        county_rows[county_of_station[station_id]].people_served += int(first_in_county or 0)
-        total.people_served += int(first_overall or 0)
+    by_level: dict[str, dict] = {"registered": {}, "registered_served": {}, "station": {}, "county": {}, "total": {}}
+    for level, key, count in db.session.execute(statement):
+        by_level[level][key] = count
+    return _PeopleFigures(registered=by_level["registered"], registered_served=by_level["registered_served"],
+                          served_by_station=by_level["station"], served_by_county=by_level["county"],
+                          served_in_total=sum(by_level["total"].values()))
 
 
 # --- downloads ---------------------------------------------------------------------------------------
