@@ -132,8 +132,10 @@ APPROVED = text("status = 'approved'")
 # expression only when the query spells it the same, which a bound parameter would not.
 QUEUE_RANK_SEVERITY_WEIGHT = 1000
 VISIT_QUEUE_RANK = -(Visit.warning_severity * literal_column(str(QUEUE_RANK_SEVERITY_WEIGHT)) + Visit.warning_count)
-# The review queue in every state a reviewer filters on, so a page is one index range read.
-Index("ix_visits_queue", Visit.status, VISIT_QUEUE_RANK, Visit.received_at, Visit.id)
+# The review queue: pending visits (its default), and every state (a state filter is checked along the way).
+Index("ix_visits_submitted_queue", VISIT_QUEUE_RANK, Visit.received_at, Visit.id,
+      postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+Index("ix_visits_queue", VISIT_QUEUE_RANK, Visit.received_at, Visit.id)
 # One station's pending visits in the queue's order (a supervisor filtering on a station).
 Index("ix_visits_submitted_station_queue", Visit.station_id, VISIT_QUEUE_RANK, Visit.received_at, Visit.id,
       postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)

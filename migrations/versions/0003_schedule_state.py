@@ -66,7 +66,9 @@ def upgrade():
 
     with op.batch_alter_table('visits', schema=None) as batch_op:
         # The queue's order as one ascending row value; the rank is spelled as models.visit.VISIT_QUEUE_RANK.
-        batch_op.create_index('ix_visits_queue', ['status', QUEUE_RANK, 'received_at', 'id'], unique=False)
+        batch_op.create_index('ix_visits_submitted_queue', [QUEUE_RANK, 'received_at', 'id'], unique=False,
+                              postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+        batch_op.create_index('ix_visits_queue', [QUEUE_RANK, 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_visits_submitted_station_queue', ['station_id', QUEUE_RANK, 'received_at', 'id'],
                               unique=False, postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
         batch_op.create_index('ix_visits_returned_worker', ['worker_id'], unique=False,
@@ -111,7 +113,7 @@ def downgrade():
     with op.batch_alter_table('visits', schema=None) as batch_op:
         for name in ('ix_visits_approved_reviewed', 'ix_visits_approved_station_started',
                      'ix_visits_approved_beneficiary_started', 'ix_visits_submitted_beneficiary', 'ix_visits_returned_worker',
-                     'ix_visits_submitted_station_queue', 'ix_visits_queue'):
+                     'ix_visits_submitted_station_queue', 'ix_visits_submitted_queue', 'ix_visits_queue'):
             batch_op.drop_index(name)
     with op.batch_alter_table('beneficiaries', schema=None) as batch_op:
         batch_op.drop_index('ix_beneficiaries_status_due')

@@ -247,20 +247,24 @@ def _people_figures(station_ids: list[int], approved) -> _PeopleFigures:
     once the visits outgrew the memory the planner may hash them in.)
     """
     township = aliased(Region)
+    # Each pair carries the person's own station and status, so "registered and served" needs no second
+    # look-up per person (a semi-join the planner cannot size on a CTE).
     pairs = (
-        select(Visit.station_id, Visit.beneficiary_id)
-        .where(approved, Visit.beneficiary_id.is_not(None))
-        .group_by(Visit.station_id, Visit.beneficiary_id)
+        select(Visit.station_id, Visit.beneficiary_id, Beneficiary.station_id.label("home_station_id"),
+               Beneficiary.status.label("home_status"))
+        .join(Beneficiary, Beneficiary.id == Visit.beneficiary_id)
+        .where(approved)
+        .group_by(Visit.station_id, Visit.beneficiary_id, Beneficiary.station_id, Beneficiary.status)
         .cte("served_pairs")
     )
-    active_here = and_(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
     no_key = cast(null(), Integer)
     statement = union_all(
         select(literal("registered"), Beneficiary.station_id, func.count(Beneficiary.id))
-        .where(active_here).group_by(Beneficiary.station_id),
-        select(literal("registered_served"), Beneficiary.station_id, func.count(Beneficiary.id))
-        .where(active_here, exists().where(pairs.c.beneficiary_id == Beneficiary.id))
+        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
         .group_by(Beneficiary.station_id),
+        select(literal("registered_served"), pairs.c.home_station_id, func.count(func.distinct(pairs.c.beneficiary_id)))
+        .where(pairs.c.home_status == "active", pairs.c.home_station_id.in_(station_ids))
+        .group_by(pairs.c.home_station_id),
         select(literal("station"), pairs.c.station_id, func.count()).group_by(pairs.c.station_id),
         select(literal("county"), township.parent_id, func.count(func.distinct(pairs.c.beneficiary_id)))
         .select_from(pairs)

@@ -30,7 +30,7 @@ MAX_FILTER_CHOICES = 300
 DEFAULT_QUEUE_STATUS = "submitted"
 # The queue counts matching records up to this many and then says "more than"; an exact count of a
 # million approved visits would cost more than the page itself.
-QUEUE_COUNT_LIMIT = 10_000
+QUEUE_COUNT_LIMIT = 1_000
 QUEUE_CURSOR_ORDER = "review_queue"
 
 # Why a visit of a bulk approval was left alone, in the words the reviewer reads.
@@ -153,10 +153,11 @@ def review_queue_query(user: User, filters: QueueFilters | None = None) -> Selec
         statement = statement.where(Visit.received_at >= _start_of_local_day(filters.received_from))
     if filters.received_to is not None:
         statement = statement.where(Visit.received_at < _start_of_local_day(filters.received_to + timedelta(days=1)))
+    # On the queue's rank (negative exactly when a visit has warnings), so the queue indexes also count them.
     if filters.has_warnings is True:
-        statement = statement.where(Visit.warning_count > 0)
+        statement = statement.where(VISIT_QUEUE_RANK < 0)
     elif filters.has_warnings is False:
-        statement = statement.where(Visit.warning_count == 0)
+        statement = statement.where(VISIT_QUEUE_RANK == 0)
     if filters.warning_code:
         statement = statement.where(
             exists().where(and_(VisitWarning.visit_id == Visit.id, VisitWarning.code == filters.warning_code))
