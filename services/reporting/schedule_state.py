@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import Connection, and_, case, event, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, case, event, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, attributes
 
 from extensions import db
@@ -43,18 +43,20 @@ _VISIT_INPUTS = ("status", "beneficiary_id", "started_at", "kind")
 _PERSON_INPUTS = ("risk_tier", "created_at")
 
 
-def _category_intervals(connection: Connection) -> dict[str, int]:
-    intervals = dict(DEFAULT_CATEGORY_INTERVAL_DAYS)
-    rows = connection.execute(select(CategorySchedule.category, CategorySchedule.interval_days))
-    intervals.update({category: days for category, days in rows if category in intervals})
-    return intervals
+def _category_days(category_column):
+    """SQL: a category's interval — the admin's CategorySchedule row, else the default (no query of its own)."""
+    override = (
+        select(CategorySchedule.interval_days)
+        .where(CategorySchedule.category == category_column)
+        .scalar_subquery()
+    )
+    return func.coalesce(override, category_interval_case(category_column, dict(DEFAULT_CATEGORY_INTERVAL_DAYS)))
 
 
 def _refresh_where(connection: Connection, condition) -> None:
     """Recompute the state of the people matching `condition` (two UPDATEs: the second reads the first's values)."""
-    intervals = _category_intervals(connection)
     strictest_category = (
-        select(func.min(category_interval_case(BeneficiaryCategory.category, intervals)))
+        select(func.min(_category_days(BeneficiaryCategory.category)))
         .where(BeneficiaryCategory.beneficiary_id == Beneficiary.id)
         .scalar_subquery()
     )
@@ -65,7 +67,7 @@ def _refresh_where(connection: Connection, condition) -> None:
     )
     connection.execute(
         update(Beneficiary).where(condition).values(
-            schedule_interval_days=func.coalesce(strictest_category, intervals[FALLBACK_CATEGORY]),
+            schedule_interval_days=func.coalesce(strictest_category, _category_days(literal(FALLBACK_CATEGORY))),
             last_approved_visit_at=last_approved,
         ).execution_options(synchronize_session=False)
     )
