@@ -11,7 +11,8 @@ and rejected ones count for nothing.
 
 Per active beneficiary:
 - required interval: see services.schedules;
-- last approved visit: the latest started_at of a counting visit, up to `as_of`;
+- last approved visit: the latest started_at of a counting visit (the kept state: as approved now;
+  `as_of` only sets the day that overdue days count to);
 - next due date: the local date of that visit plus the interval; a person never visited is due from
   the day they were registered (every registered person must be served, the sooner the better);
 - days overdue: as_of's local date minus the next due date (positive when overdue);
