@@ -173,19 +173,17 @@ def _worker_activity(user: User, month_start: datetime, working_days: int) -> li
     joined to the workers, instead of walking every visit of every worker.
     """
     station_ids = station_ids_in_scope(user)
-    workers = select(User.id).where(User.role == "worker", User.active.is_(True))
-    if station_ids is not None:
-        workers = workers.where(User.station_id.in_(station_ids))
     # Two index ranges (received this month; returned, a small partial index), summed per worker.
     received = (
         select(Visit.worker_id, literal(1).label("visit"), literal(0).label("returned"),
                case((Visit.warning_count > 0, 1), else_=0).label("warned"))
-        .where(Visit.received_at >= month_start, Visit.worker_id.in_(workers))
+        .where(Visit.received_at >= month_start)
     )
-    returned = (
-        select(Visit.worker_id, literal(0), literal(1), literal(0))
-        .where(Visit.status == "returned", Visit.worker_id.in_(workers))
-    )
+    returned = select(Visit.worker_id, literal(0), literal(1), literal(0)).where(Visit.status == "returned")
+    if station_ids is not None:
+        # Everyone's figures would do (the join below keeps the scope's workers), but not at a city's size.
+        workers = select(User.id).where(User.role == "worker", User.station_id.in_(station_ids))
+        received, returned = received.where(Visit.worker_id.in_(workers)), returned.where(Visit.worker_id.in_(workers))
     rows = union_all(received, returned).subquery("worker_rows")
     figures = (
         select(rows.c.worker_id, func.sum(rows.c.visit).label("visits"), func.sum(rows.c.returned).label("returned"),
