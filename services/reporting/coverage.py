@@ -30,7 +30,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 
 from extensions import db
 from models import Beneficiary, Region, ServicePoint, Station, User, Visit
-from models.enums import KINDS_WITH_BENEFICIARY
+from models.enums import KINDS_WITH_BENEFICIARY, BeneficiaryStatus, VisitStatus
 from services.permissions import scope_beneficiaries, station_ids_in_scope
 from services.reporting.schedules import (
     date_of_day_number,
@@ -46,7 +46,7 @@ def pending_visits_of(beneficiary_id_column):
     """SQL: how many counting visits to the person await review (a correlated count on a small partial index)."""
     return (
         select(func.count(Visit.id))
-        .where(Visit.beneficiary_id == beneficiary_id_column, Visit.status == "submitted",
+        .where(Visit.beneficiary_id == beneficiary_id_column, Visit.status == VisitStatus.SUBMITTED,
                Visit.kind.in_(COUNTING_KINDS))
         .scalar_subquery()
     )
@@ -101,7 +101,7 @@ def _people_with_schedule(user: User, as_of: datetime) -> tuple[Select, int]:
     """The user's scoped active people with their schedule, in the row shape due_statuses() reads; and today."""
     today = day_number(local_date(as_of))
     statement = scope_beneficiaries(
-        select(Beneficiary, *schedule_columns(today)).where(Beneficiary.status == "active"), user)
+        select(Beneficiary, *schedule_columns(today)).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
     return statement, today
 
 
@@ -160,7 +160,7 @@ def due_statuses_of(beneficiaries: Sequence[Beneficiary], as_of: datetime) -> di
     today = day_number(local_date(as_of))
     rows = db.session.execute(
         select(Beneficiary.id, *schedule_columns(today))
-        .where(Beneficiary.id.in_(list(by_id)), Beneficiary.status == "active")
+        .where(Beneficiary.id.in_(list(by_id)), Beneficiary.status == BeneficiaryStatus.ACTIVE)
     )
     statuses = due_statuses((by_id[beneficiary_id], *columns) for beneficiary_id, *columns in rows)
     return {status.beneficiary.id: status for status in statuses}
@@ -203,7 +203,7 @@ def station_coverage(user: User, as_of: datetime) -> list[StationCoverage]:
     station_ids = station_ids_in_scope(user)
     people = (
         select(Beneficiary.station_id, func.count(Beneficiary.id), func.sum(covered_flag(as_of)))
-        .where(Beneficiary.status == "active")
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
         .group_by(Beneficiary.station_id)
     )
     stations = select(Station.id, Station.name).order_by(Station.code)
@@ -253,13 +253,14 @@ def served_in_range(start: datetime, end: datetime, *extra_conditions):
     A correlated EXISTS on the partial index of approved visits by person and start time: one index probe
     per person, never a subquery over all visits held in memory.
     """
-    return exists().where(Visit.beneficiary_id == Beneficiary.id, Visit.status == "approved",
+    return exists().where(Visit.beneficiary_id == Beneficiary.id, Visit.status == VisitStatus.APPROVED,
                           Visit.started_at >= start, Visit.started_at < end, *extra_conditions)
 
 
 def registry_coverage(user: User, start: datetime, end: datetime) -> Ratio:
     """The second 100% coverage: active registered people with an approved visit in [start, end) ÷ all active."""
-    active = scope_beneficiaries(select(func.count(Beneficiary.id)).where(Beneficiary.status == "active"), user)
+    active = scope_beneficiaries(
+        select(func.count(Beneficiary.id)).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
     served = active.where(served_in_range(start, end))
     whole, part = db.session.execute(select(active.scalar_subquery(), served.scalar_subquery())).one()
     return Ratio(part=part, whole=whole)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from extensions import db
 from models import Station, User, Visit, utcnow
+from models.enums import Role, VisitStatus
 from services.permissions import scope_visits, station_ids_in_scope
 from services.reporting.coverage import (
     DueStatus,
@@ -29,7 +30,8 @@ from services.reporting.coverage import (
 )
 from services.reporting.schedules import date_of_day_number, local_date, local_day_of, local_midnight
 
-PERIODS = (("today", "今日"), ("week", "本周"), ("month", "本月"))
+# The periods' codes; their names are chosen where they are shown (admin/reports.py).
+PERIODS = ("today", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,6 @@ class PeriodFigures:
     """Visit figures of one period."""
 
     key: str
-    label: str
     start: datetime
     submitted: int
     approved: int
@@ -140,28 +141,28 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
     ranges); the second only the pending visits (a partial index), however many visits there are.
     """
     columns = []
-    for key, _label in PERIODS:
+    for key in PERIODS:
         start = starts[key]
         received = Visit.received_at >= start
         columns += [
             func.count(case((received, Visit.id))),
-            func.count(case((and_(Visit.status == "approved", Visit.reviewed_at >= start), Visit.id))),
-            func.count(case((and_(received, Visit.status == "submitted"), Visit.id))),
+            func.count(case((and_(Visit.status == VisitStatus.APPROVED, Visit.reviewed_at >= start), Visit.id))),
+            func.count(case((and_(received, Visit.status == VisitStatus.SUBMITTED), Visit.id))),
             func.count(case((and_(received, Visit.warning_count > 0), Visit.id))),
         ]
     earliest = min(starts.values())
     statement = scope_visits(
         select(*columns).where(or_(Visit.received_at >= earliest,
-                                   and_(Visit.status == "approved", Visit.reviewed_at >= earliest))),
+                                   and_(Visit.status == VisitStatus.APPROVED, Visit.reviewed_at >= earliest))),
         user,
     )
     row = db.session.execute(statement).one()
     periods = [
-        PeriodFigures(key, label, starts[key], *row[index * 4:index * 4 + 4])
-        for index, (key, label) in enumerate(PERIODS)
+        PeriodFigures(key, starts[key], *row[index * 4:index * 4 + 4])
+        for index, key in enumerate(PERIODS)
     ]
     pending = scope_visits(
-        select(func.count(Visit.id), func.min(Visit.received_at)).where(Visit.status == "submitted"), user)
+        select(func.count(Visit.id), func.min(Visit.received_at)).where(Visit.status == VisitStatus.SUBMITTED), user)
     pending_total, oldest_pending = db.session.execute(pending).one()
     return periods, pending_total, oldest_pending
 
@@ -179,10 +180,10 @@ def _worker_activity(user: User, month_start: datetime, working_days: int) -> li
                case((Visit.warning_count > 0, 1), else_=0).label("warned"))
         .where(Visit.received_at >= month_start)
     )
-    returned = select(Visit.worker_id, literal(0), literal(1), literal(0)).where(Visit.status == "returned")
+    returned = select(Visit.worker_id, literal(0), literal(1), literal(0)).where(Visit.status == VisitStatus.RETURNED)
     if station_ids is not None:
         # Everyone's figures would do (the join below keeps the scope's workers), but not at a city's size.
-        workers = select(User.id).where(User.role == "worker", User.station_id.in_(station_ids))
+        workers = select(User.id).where(User.role == Role.WORKER, User.station_id.in_(station_ids))
         received, returned = received.where(Visit.worker_id.in_(workers)), returned.where(Visit.worker_id.in_(workers))
     rows = union_all(received, returned).subquery("worker_rows")
     figures = (
@@ -198,7 +199,7 @@ def _worker_activity(user: User, month_start: datetime, working_days: int) -> li
         .select_from(User)
         .join(Station, Station.id == User.station_id)
         .outerjoin(figures, figures.c.worker_id == User.id)
-        .where(User.role == "worker", User.active.is_(True))
+        .where(User.role == Role.WORKER, User.active.is_(True))
         .order_by(Station.code, User.username)
     )
     if station_ids is not None:

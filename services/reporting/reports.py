@@ -25,9 +25,10 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import Beneficiary, Region, ServicePoint, Station, User, Visit
-from models.enums import DUTY_KINDS
+from models.enums import DUTY_KINDS, BeneficiaryStatus, VisitStatus
 from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
+from services.registry.stations import stations_by_code
 from services.reporting.schedules import epoch_seconds, local_midnight
 
 MAX_RANGE_DAYS = 366 * 3
@@ -123,9 +124,10 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     A fixed number of queries, whatever the volume.
     """
     if end < start:
-        raise Invalid("结束日期不能早于开始日期", fields={"end": ["before start"]})
+        raise Invalid("结束日期不能早于开始日期", code="date_range_reversed", fields={"end": ["before start"]})
     if (end - start).days > MAX_RANGE_DAYS:
-        raise Invalid("统计区间过长", fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
+        raise Invalid("统计区间过长", code="date_range_too_long", params={"limit": MAX_RANGE_DAYS},
+                      fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
     township, county, city = aliased(Region), aliased(Region), aliased(Region)
     region = _region_for(region_code) if region_code else None
     stations = (
@@ -144,7 +146,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     station_ids = [row[0] for row in station_info]
 
     started_from, started_before = local_midnight(start), local_midnight(end + timedelta(days=1))
-    approved = and_(Visit.status == "approved", Visit.started_at >= started_from,
+    approved = and_(Visit.status == VisitStatus.APPROVED, Visit.started_at >= started_from,
                     Visit.started_at < started_before, Visit.station_id.in_(station_ids))
     station_rows = {
         station_id: ReportRow("station", code, name, parent_name=county_name or NO_COUNTY)
@@ -176,7 +178,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
 def _region_for(code: str) -> Region:
     region = db.session.scalar(select(Region).where(Region.code == code))
     if region is None:
-        station = db.session.scalar(select(Station).where(Station.code == code))
+        station = stations_by_code([code]).get(code)
         region = station.region if station is not None else None
         if station is not None and region is None:
             return Region(code=station.code, name=station.name, level="township")
@@ -188,7 +190,7 @@ def _region_for(code: str) -> Region:
 def _add_visit_figures(rows: dict, approved) -> None:
     """Per-station sums and counts of approved visits by kind and duty hours (one query, hashed by station).
 
-    Distinct people are counted apart (_set_people_served): a DISTINCT among these sums would make the
+    Distinct people are counted apart (_people_figures): a DISTINCT among these sums would make the
     database sort every approved visit of the range.
     """
     duration = epoch_seconds(Visit.ended_at) - epoch_seconds(Visit.started_at)
@@ -260,10 +262,10 @@ def _people_figures(station_ids: list[int], approved) -> _PeopleFigures:
     no_key = cast(null(), Integer)
     statement = union_all(
         select(literal("registered"), Beneficiary.station_id, func.count(Beneficiary.id))
-        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE, Beneficiary.station_id.in_(station_ids))
         .group_by(Beneficiary.station_id),
         select(literal("registered_served"), pairs.c.home_station_id, func.count(func.distinct(pairs.c.beneficiary_id)))
-        .where(pairs.c.home_status == "active", pairs.c.home_station_id.in_(station_ids))
+        .where(pairs.c.home_status == BeneficiaryStatus.ACTIVE, pairs.c.home_station_id.in_(station_ids))
         .group_by(pairs.c.home_station_id),
         select(literal("station"), pairs.c.station_id, func.count()).group_by(pairs.c.station_id),
         select(literal("county"), township.parent_id, func.count(func.distinct(pairs.c.beneficiary_id)))
