@@ -33,6 +33,7 @@ from services.registry.fields import (
     validate_id_number,
 )
 from services.registry.stations import ensure_service_point, stations_by_code
+from services.reporting.schedule_state import refresh_schedule_state
 from services.validation import FieldErrors
 
 CSV_COLUMNS = ("name", "id_number", "gender", "birth_date", "categories", "station_code", "village", "address",
@@ -230,6 +231,8 @@ def _upsert(rows: list[_CleanRow], report: ImportReport) -> None:
     if updates:
         db.session.execute(update(Beneficiary), updates)
     _replace_categories({ids[number]: codes for number, codes in categories_of.items()})
+    # Set-based writes pass the flush listeners by: new people and changed ones get their schedule state here.
+    refresh_schedule_state([*(ids[row["id_number"]] for row in inserts), *(row["id"] for row in updates)])
     # The rows changed under the session's feet: loaded people must be read again.
     db.session.expire_all()
 
