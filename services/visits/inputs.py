@@ -8,7 +8,7 @@ input, once built, does not change under the service.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 
@@ -67,4 +67,8 @@ class VisitInput:
 
     def as_dict(self) -> dict:
         """Every field as plain values (nested inputs as dicts), as the body's fingerprint is taken over."""
-        return asdict(self)
+        # Shallow: the values are immutable or tuples already (dataclasses.asdict deep-copies them all).
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values["location"] = None if self.location is None else dict(vars(self.location))
+        values["findings"] = {area: dict(vars(finding)) for area, finding in self.findings.items()}
+        return values

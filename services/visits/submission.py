@@ -311,7 +311,6 @@ def _claim_photos(visit: Visit, worker: User, photo_ids: tuple[int, ...]) -> lis
     photo, when any is not claimable: the caller rolls back and finds out which.
     """
     if not photo_ids:
-        set_committed_value(visit, "photos", [])
         return []
     positions = {photo_id: position for position, photo_id in enumerate(photo_ids)}
     claimed = db.session.scalars(
@@ -379,16 +378,22 @@ def submit_visit(worker: User, visit: VisitInput, *, received_at: datetime | Non
         checked = _validate(worker, visit, config, now=received_at, oldest_from=received_at, look_up_photos=False)
         stored = _new_visit(worker, checked, fingerprint, received_at)
         db.session.add(stored)
+        photos = []
+        if visit.photo_ids:
+            # A photo is claimed by the visit's id: the INSERT goes first.
+            db.session.flush()
+            photos = _claim_photos(stored, worker, visit.photo_ids)
+        # Without photos the visit is still unsaved here, and its warnings are written in the same flush as
+        # the visit. (An unsaved visit has no id: no stored visit is taken for it.)
+        with db.session.no_autoflush:
+            apply_warnings(stored, photos, config, received_at=received_at)
+        workflow.record_submission(stored, worker)
         # The INSERT is the transaction's first write, so a refused one leaves nothing to keep. Between
-        # simultaneous identical submissions, the loser waits here for the winner's commit, then fails.
-        db.session.flush()
-        photos = _claim_photos(stored, worker, visit.photo_ids)
+        # simultaneous identical submissions, the loser waits at it for the winner's commit, then fails.
+        _commit_without_expiring()
     except (Invalid, IntegrityError) as refused:
         db.session.rollback()
         return _replay_or_raise(worker, visit, fingerprint, refused, received_at=received_at)
-    apply_warnings(stored, photos, config, received_at=received_at)
-    workflow.record_submission(stored, worker)
-    _commit_without_expiring()
     return stored, True
 
 
@@ -397,7 +402,7 @@ def _new_visit(worker: User, checked: _CheckedVisit, fingerprint: str, received_
     visit = Visit(client_id=checked.sent.client_id, body_fingerprint=fingerprint, worker_id=worker.id,
                   status="submitted", revision=1, received_at=received_at, updated_at=received_at,
                   warning_count=0, warning_severity=0, reviewer_id=None, reviewed_at=None, review_comment=None,
-                  warnings=[], review_events=[])
+                  warnings=[], photos=[], review_events=[])
     _write_fields(visit, worker, checked)
     return visit
 
