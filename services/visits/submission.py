@@ -36,10 +36,13 @@ from models.enums import (
     SERVICES,
     VISIT_KINDS,
     VISIT_STATUSES,
+    BeneficiaryStatus,
+    Role,
+    VisitStatus,
 )
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
-from services.permissions import get_visit_for
+from services.permissions import can_submit_visits, get_visit_for
 from services.visits import workflow
 from services.visits.authenticity import apply_warnings
 from services.visits.inputs import VisitInput
@@ -168,7 +171,7 @@ def _check_beneficiary(worker: User, sent: VisitInput, errors: _Errors) -> Benef
     if beneficiary is None or beneficiary.station_id != worker.station_id:
         errors.add("beneficiary_id", "服务对象不存在或不属于本站")
         return None
-    if beneficiary.status != "active":
+    if beneficiary.status != BeneficiaryStatus.ACTIVE:
         errors.add("beneficiary_id", "服务对象已销档")
         return None
     return beneficiary
@@ -218,7 +221,7 @@ def _check_coworkers(worker: User, sent: VisitInput, errors: _Errors) -> list[Us
     coworkers = []
     for user_id in coworker_ids:
         user = found.get(user_id)
-        if user is None or user.role != "worker" or not user.active or user.station_id != worker.station_id:
+        if user is None or user.role != Role.WORKER or not user.active or user.station_id != worker.station_id:
             errors.add("coworker_ids", f"同行社工 {user_id} 不是本站在岗社工")
         else:
             coworkers.append(user)
@@ -251,7 +254,7 @@ class _CheckedVisit:
 
 def _validate(worker: User, sent: VisitInput, config: Mapping, *, now: datetime, oldest_from: datetime,
               visit_id: int | None = None, look_up_photos: bool = True) -> _CheckedVisit:
-    if worker.role != "worker" or worker.station_id is None:
+    if not can_submit_visits(worker):
         raise Forbidden("只有社工可以提交走访记录", code="workers_only")
     errors = _Errors()
     _check_vocabulary(sent, errors)
@@ -368,6 +371,8 @@ def submit_visit(worker: User, visit: VisitInput, *, received_at: datetime | Non
     The common case costs one statement per step: the INSERT itself is the idempotency check (the unique
     (worker_id, client_id) constraint refuses a second one), and the photos are checked by the UPDATE that
     claims them. Only a refused insert or claim looks further, to tell a replay from a conflict or a bad body.
+    A simultaneous identical submission that loses the race on the unique client_id is rolled back here,
+    to answer with the winner's visit.
     """
     if visit.client_id is None:
         raise ValueError("a submission needs the client_id made on the phone")
@@ -400,7 +405,7 @@ def submit_visit(worker: User, visit: VisitInput, *, received_at: datetime | Non
 def _new_visit(worker: User, checked: _CheckedVisit, fingerprint: str, received_at: datetime) -> Visit:
     # Collections and review fields start known-empty, so nothing is loaded to fill them in after the INSERT.
     visit = Visit(client_id=checked.sent.client_id, body_fingerprint=fingerprint, worker_id=worker.id,
-                  status="submitted", revision=1, received_at=received_at, updated_at=received_at,
+                  status=VisitStatus.SUBMITTED, revision=1, received_at=received_at, updated_at=received_at,
                   warning_count=0, warning_severity=0, reviewer_id=None, reviewed_at=None, review_comment=None,
                   warnings=[], photos=[], review_events=[])
     _write_fields(visit, worker, checked)
@@ -434,8 +439,9 @@ def resubmit_visit(worker: User, visit_id: int, visit: VisitInput) -> Visit:
     stored = get_visit_for(worker, visit_id)
     if stored.worker_id != worker.id:
         raise NotFound("走访记录不存在", code="visit_not_found")
-    if stored.status != "returned":
+    if stored.status != VisitStatus.RETURNED:
         raise Conflict(f"只有退回补充的记录可以修改（当前：{VISIT_STATUSES[stored.status]['zh']}）",
+                       params={"status": stored.status},
                        code="invalid_transition")
     now = utcnow()
     # The age window runs from the first receipt: a long review must not make the visit too old to fix.
@@ -447,11 +453,7 @@ def resubmit_visit(worker: User, visit_id: int, visit: VisitInput) -> Visit:
             stored.photos.remove(photo)
             photo.position = 0
     db.session.flush()
-    try:
-        photos = _claim_photos(stored, worker, visit.photo_ids)
-    except Invalid:
-        db.session.rollback()
-        raise
+    photos = _claim_photos(stored, worker, visit.photo_ids)
     apply_warnings(stored, photos, config, received_at=now)
     db.session.flush()
     workflow.transition(stored, "resubmit", worker)
