@@ -1,6 +1,6 @@
 """The floor of check-in ingest: bare Flask + psycopg, one token lookup and one INSERT per request.
 
-    FLOOR_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/DB gunicorn --workers 4 bench.floor_app:app
+    FLOOR_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/DB gunicorn -c gunicorn.conf.py bench.floor_app:app
 
 What any check-in endpoint on this stack costs at the least: parse the JSON body, resolve the bearer token
 to its active user (Zoufang's own api_tokens and users tables), store the body in one row of its own table
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 
 import psycopg
 from flask import Flask, jsonify, request
@@ -36,16 +37,16 @@ WHERE api_tokens.token_hash = %s AND api_tokens.revoked_at IS NULL AND api_token
 _INSERT_SQL = "INSERT INTO floor_checkins (user_id, client_id, body) VALUES (%s, %s, %s) RETURNING id"
 
 app = Flask(__name__)
-# One connection per gunicorn worker process, opened on its first request (after the fork).
-_connection: psycopg.Connection | None = None
+# One connection per worker thread (gunicorn.conf.py runs threaded workers), opened on its first request.
+_per_thread = threading.local()
 
 
 def _database() -> psycopg.Connection:
-    global _connection
-    if _connection is None or _connection.closed:
+    connection = getattr(_per_thread, "connection", None)
+    if connection is None or connection.closed:
         # Autocommit: a health check leaves no transaction open; each check-in is one explicit transaction.
-        _connection = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
-    return _connection
+        connection = _per_thread.connection = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
+    return connection
 
 
 @app.post("/api/v1/visits")

@@ -1,14 +1,15 @@
 """Check-in ingest under load: POST /api/v1/visits against the floor of the same stack, in the same run.
 
     .venv/bin/python -m bench.ingest [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-                                     [--connections 64] [--duration 20] [--workers 4] [--rounds 1]
+                                     [--connections 64] [--duration 20] [--rounds 1]
 
 Needs wrk (Debian/Ubuntu: `sudo apt-get install wrk`) and a PostgreSQL server where the user may create
 databases. The bench makes a fresh database with the migrations, seeds a station, a worker with an API
 token and 200 people, and creates the floor app's table. Then, for each app in turn, it starts gunicorn
-(sync workers, the server of `make run`; same settings for both) on a free loopback port, warms it up and
-loads it with wrk for --duration seconds over --connections connections. Every request is the simplest
-valid check-in, a care call, with its own client_id.
+with the project's settings (gunicorn.conf.py, as `make run` and deploy/ use it; WEB_CONCURRENCY and
+GUNICORN_THREADS apply to both apps alike) on a free loopback port, warms it up and loads it with wrk for
+--duration seconds over --connections connections. Every request is the simplest valid check-in, a care
+call, with its own client_id.
 
 - real:  wsgi:app, the Zoufang app;
 - floor: bench.floor_app, bare Flask + psycopg doing one token lookup and one INSERT.
@@ -167,12 +168,12 @@ def _seed(database_url: str, instance_dir: Path) -> tuple[str, int]:
 class Server:
     """gunicorn serving one app on a free loopback port, stopped on exit."""
 
-    def __init__(self, target: str, workers: int, env: dict, log_path: Path):
+    def __init__(self, target: str, env: dict, log_path: Path):
         self.port = _free_port()
         self.log_path = log_path
         self.log = log_path.open("w")
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-                   "--bind", f"127.0.0.1:{self.port}", "--timeout", "90", target]
+        command = [sys.executable, "-m", "gunicorn", "--config", str(REPO / "gunicorn.conf.py"),
+                   "--bind", f"127.0.0.1:{self.port}", target]
         self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> Server:
@@ -213,7 +214,6 @@ def main(argv: list[str] | None = None) -> int:
         "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per app and round")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, for both apps")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=1, help="floor and real in turn, this many times")
     arguments = parser.parse_args(argv)
@@ -238,13 +238,13 @@ def main(argv: list[str] | None = None) -> int:
                     "INGEST_ENDED_AT": (started_at + timedelta(minutes=12)).isoformat()}
         runs = itertools.count(1)
         results: dict[str, list[LoadResult]] = {"floor": [], "real": []}
-        print(f"gunicorn {arguments.workers} sync workers per app; wrk {arguments.threads} threads, "
+        print(f"gunicorn.conf.py for both apps; wrk {arguments.threads} threads, "
               f"{arguments.connections} connections, {arguments.duration} s per app and round; PostgreSQL "
               f"{database_url.host}:{database_url.port or 5432}")
         for round_number in range(1, arguments.rounds + 1):
             for name, target in (("floor", "bench.floor_app:app"), ("real", "wsgi:app")):
                 log_path = work_dir / f"{name}-{round_number}.log"
-                with Server(target, arguments.workers, server_env, log_path) as server:
+                with Server(target, server_env, log_path) as server:
                     load = {"connections": arguments.connections, "threads": arguments.threads}
                     _wrk(server.port, script, {**load_env, "INGEST_RUN": str(next(runs))},
                          seconds=WARM_UP_SECONDS, **load)
