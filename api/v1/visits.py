@@ -1,7 +1,7 @@
 """POST/GET /visits, GET/PUT /visits/<id>: a worker's check-ins from the phone."""
 
 from flask import jsonify, url_for
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, post_load
 
 from api.parsing import load_json, load_query
 from api.v1.blueprint import bp
@@ -18,6 +18,7 @@ from models.enums import (
     VISIT_STATUSES,
 )
 from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
+from services.visits.inputs import FindingInput, LocationInput, VisitInput
 from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 
 
@@ -46,10 +47,18 @@ class LocationInputSchema(_ForwardCompatibleSchema):
                             metadata={"minimum": 0, "description": "Horizontal accuracy in metres"})
     coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02"))
 
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> LocationInput:
+        return LocationInput(**data)
+
 
 class FindingInputSchema(_ForwardCompatibleSchema):
     value = fields.Str(required=True, metadata=_enum(FINDING_VALUES))
     note = fields.Str(load_default="", metadata={"maxLength": 500})
+
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> FindingInput:
+        return FindingInput(**data)
 
 
 class VisitUpdateSchema(_ForwardCompatibleSchema):
@@ -87,6 +96,10 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
     client_sent_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
                                           metadata={"description": "The phone's clock when sending (not part of the "
                                                                    "idempotency comparison)"})
+
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> VisitInput:
+        return VisitInput(**data)
 
 
 class VisitCreateSchema(VisitUpdateSchema):
@@ -139,7 +152,7 @@ def _wgs84_location(visit) -> dict | None:
 def _review(visit) -> dict | None:
     if visit.reviewer_id is None:
         return None
-    return ReviewSchema().dump({"reviewer": visit.reviewer.name, "reviewed_at": visit.reviewed_at,
+    return _REVIEW_SCHEMA.dump({"reviewer": visit.reviewer.name, "reviewed_at": visit.reviewed_at,
                                 "comment": visit.review_comment})
 
 
@@ -183,6 +196,15 @@ class VisitPageSchema(PageSchema):
     """One page of visits, newest first (by received_at, then id)."""
 
     items = fields.List(fields.Nested(VisitSchema))
+
+
+# Made once: building a schema costs more than using it, and none keeps per-request state.
+_VISIT_CREATE_SCHEMA = VisitCreateSchema()
+_VISIT_UPDATE_SCHEMA = VisitUpdateSchema()
+_VISIT_LIST_QUERY_SCHEMA = VisitListQuerySchema()
+_VISIT_SCHEMA = VisitSchema()
+_VISIT_PAGE_SCHEMA = VisitPageSchema()
+_REVIEW_SCHEMA = ReviewSchema()
 
 
 @bp.post("/visits")
@@ -234,10 +256,10 @@ def create_visit():
         413: {$ref: '#/components/responses/PayloadTooLarge'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    visit, created = submit_visit(current_user(), load_json(VisitCreateSchema()))
+    visit, created = submit_visit(current_user(), load_json(_VISIT_CREATE_SCHEMA))
     if not created:
-        return jsonify(VisitSchema().dump(visit)), 200
-    return jsonify(VisitSchema().dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
+        return jsonify(_VISIT_SCHEMA.dump(visit)), 200
+    return jsonify(_VISIT_SCHEMA.dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
 
 
 @bp.get("/visits")
@@ -262,9 +284,9 @@ def list_visits():
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    query = load_query(VisitListQuerySchema())
+    query = load_query(_VISIT_LIST_QUERY_SCHEMA)
     visits, next_cursor = list_visits_for_worker(current_user(), **query)
-    return jsonify(VisitPageSchema().dump({"items": visits, "next_cursor": next_cursor}))
+    return jsonify(_VISIT_PAGE_SCHEMA.dump({"items": visits, "next_cursor": next_cursor}))
 
 
 @bp.get("/visits/<int:visit_id>")
@@ -285,7 +307,7 @@ def show_visit(visit_id: int):
         401: {$ref: '#/components/responses/Unauthorized'}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    return jsonify(VisitSchema().dump(get_visit(current_user(), visit_id)))
+    return jsonify(_VISIT_SCHEMA.dump(get_visit(current_user(), visit_id)))
 
 
 @bp.put("/visits/<int:visit_id>")
@@ -324,5 +346,5 @@ def update_visit(visit_id: int):
         413: {$ref: '#/components/responses/PayloadTooLarge'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    visit = resubmit_visit(current_user(), visit_id, load_json(VisitUpdateSchema()))
-    return jsonify(VisitSchema().dump(visit))
+    visit = resubmit_visit(current_user(), visit_id, load_json(_VISIT_UPDATE_SCHEMA))
+    return jsonify(_VISIT_SCHEMA.dump(visit))
