@@ -11,7 +11,7 @@ import config as config_module
 from admin import init_admin
 from admin.i18n import select_locale
 from api.errors import register_api_error_handlers
-from api.v1 import create_blueprint as create_api_v1
+from api.v1 import bp as api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
 from mobile import init_mobile
@@ -88,9 +88,8 @@ def _discard_uncommitted(_error: BaseException | None) -> None:
 
 
 def _register_api(app: Flask) -> None:
-    blueprint = create_api_v1()
-    csrf.exempt(blueprint)  # bearer tokens, not cookies: no CSRF exposure
-    app.register_blueprint(blueprint)
+    csrf.exempt(api_v1)  # bearer tokens, not cookies: no CSRF exposure
+    app.register_blueprint(api_v1)
     register_api_error_handlers(app)
 
 

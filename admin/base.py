@@ -34,7 +34,7 @@ class AdminSecureForm(SecureForm):
     """
 
     class Meta(FlaskForm.Meta):
-        def get_translations(self, form):
+        def get_translations(self, _form):
             return BaseForm.Meta._translations
 
 
@@ -95,7 +95,7 @@ class SecureMixin:
     def is_accessible(self) -> bool:
         return has_role(self.allowed_roles)
 
-    def inaccessible_callback(self, name, **kwargs):
+    def inaccessible_callback(self, _name, **kwargs):
         if not current_user.is_authenticated or not current_user.is_active:
             return redirect_to_login()
         abort(403)

@@ -6,8 +6,6 @@ from flask import current_app, has_request_context, session
 from flask_babel import get_locale, pgettext, refresh
 
 SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
-# Each language is named in itself, so whoever cannot read the current one still finds theirs.
-LOCALE_NAMES = {"zh_Hans_CN": "中文", "en": "English"}
 SESSION_KEY = "locale"
 
 

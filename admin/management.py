@@ -42,8 +42,9 @@ from models.enums import (
 )
 from services.accounts.users import create_user, deactivate_user, set_password, update_user
 from services.errors import NotFound, ServiceError
+from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
-from services.registry.people import reveal_id_number, save_beneficiary
+from services.registry.people import UNCHANGED, BeneficiaryChanges, reveal_id_number, save_beneficiary
 from services.registry.stations import add_station, save_region, save_service_point, update_station
 
 MANAGEMENT = lazy_gettext("Management")
@@ -256,8 +257,8 @@ class StationForm(AdminSecureForm):
     code = StringField(lazy_gettext("Code"), validators=[DataRequired(), Length(max=32)])
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=64)])
     region = QuerySelectField(lazy_gettext("Region"), query_factory=_regions, allow_blank=True)
-    latitude = FloatField(lazy_gettext("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
-    longitude = FloatField(lazy_gettext("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
+    latitude = FloatField(lazy_gettext("Latitude"), validators=[Optional(), NumberRange(*LATITUDE_RANGE)])
+    longitude = FloatField(lazy_gettext("Longitude"), validators=[Optional(), NumberRange(*LONGITUDE_RANGE)])
 
 
 class StationView(AdminOnlyModelView):
@@ -328,8 +329,8 @@ class BeneficiaryForm(AdminSecureForm):
     service_point = QuerySelectField(lazy_gettext("Service point"), query_factory=_service_points,
                                      allow_blank=True)
     address = StringField(lazy_gettext("Address"), validators=[Length(max=255)])
-    home_latitude = FloatField(lazy_gettext("Home latitude"), validators=[Optional(), NumberRange(-90, 90)])
-    home_longitude = FloatField(lazy_gettext("Home longitude"), validators=[Optional(), NumberRange(-180, 180)])
+    home_latitude = FloatField(lazy_gettext("Home latitude"), validators=[Optional(), NumberRange(*LATITUDE_RANGE)])
+    home_longitude = FloatField(lazy_gettext("Home longitude"), validators=[Optional(), NumberRange(*LONGITUDE_RANGE)])
     phone = StringField(lazy_gettext("Phone"), validators=[Optional(), Length(max=32)])
     status = SelectField(lazy_gettext("Status"), choices=lambda: enum_choices(BENEFICIARY_STATUSES))
 
@@ -339,25 +340,23 @@ class RevealForm(AdminSecureForm):
                            validators=[DataRequired(), Length(min=2, max=MAX_REVEAL_REASON_LENGTH)])
 
 
-def _beneficiary_data(form: BeneficiaryForm) -> dict:
-    """The form as the data dict of services.beneficiaries.save_beneficiary."""
-    data = {
-        "name": form.name.data,
-        "gender": form.gender.data or None,
-        "birth_date": form.birth_date.data,
-        "categories": form.categories.data or [],
-        "risk_tier": form.risk_tier.data or None,
-        "station_id": form.station.data.id if form.station.data else None,
-        "service_point_id": form.service_point.data.id if form.service_point.data else None,
-        "address": form.address.data or "",
-        "home_latitude": form.home_latitude.data,
-        "home_longitude": form.home_longitude.data,
-        "phone": form.phone.data or None,
-        "status": form.status.data,
-    }
-    if form.new_id_number.data:
-        data["id_number"] = form.new_id_number.data.strip()
-    return data
+def _beneficiary_changes(form: BeneficiaryForm) -> BeneficiaryChanges:
+    """The form as the typed input of services.registry.people.save_beneficiary; the ID number only when new."""
+    return BeneficiaryChanges(
+        name=form.name.data,
+        id_number=form.new_id_number.data.strip() if form.new_id_number.data else UNCHANGED,
+        gender=form.gender.data or None,
+        birth_date=form.birth_date.data,
+        categories=tuple(form.categories.data or ()),
+        risk_tier=form.risk_tier.data or None,
+        station=form.station.data,
+        service_point=form.service_point.data,
+        address=form.address.data or "",
+        home_latitude=form.home_latitude.data,
+        home_longitude=form.home_longitude.data,
+        phone=form.phone.data or None,
+        status=form.status.data,
+    )
 
 
 class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
@@ -408,10 +407,10 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         return [EndpointLinkRowAction("fa fa-id-card", ".reveal_view", title=gettext("Show full ID number"))]
 
     def create_model(self, form):
-        return call_service(save_beneficiary, None, _beneficiary_data(form), acting_user())
+        return call_service(save_beneficiary, None, _beneficiary_changes(form), acting_user())
 
     def update_model(self, form, model):
-        return call_service(save_beneficiary, model, _beneficiary_data(form), acting_user()) is not False
+        return call_service(save_beneficiary, model, _beneficiary_changes(form), acting_user()) is not False
 
     @expose("/reveal/", methods=("GET", "POST"))
     def reveal_view(self):

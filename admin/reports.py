@@ -127,8 +127,8 @@ class CategoryScheduleView(AdminOnlyModelView):
     column_list = ("category", "interval_days", "updated_at")
     column_labels = {"category": lazy_gettext("Beneficiary category"),
                      "interval_days": lazy_gettext("Visit interval (days)"), "updated_at": lazy_gettext("Modified")}
-    column_formatters = {"category": lambda view, context, model, name: enum_label(BENEFICIARY_CATEGORIES,
-                                                                                    model.category)}
+    column_formatters = {"category": lambda _view, _context, model, _name: enum_label(BENEFICIARY_CATEGORIES,
+                                                                                       model.category)}
     column_default_sort = "id"
     form_columns = ("interval_days",)
     form_args = {"interval_days": {"label": lazy_gettext("Visit interval (days)"),

@@ -20,7 +20,7 @@ from wtforms import HiddenField
 from admin.base import CsrfForm, SecureView, flash_service_error
 from admin.templating import evidence_context
 from models.enums import VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
-from services.errors import NotFound, ServiceError
+from services.errors import Invalid, NotFound, ServiceError
 from services.photos.delivery import photo_variant_response
 from services.visits.review import (
     DEFAULT_QUEUE_STATUS,
@@ -73,7 +73,9 @@ class QueueQuerySchema(Schema):
     has_warnings = fields.Boolean()
     warning_code = fields.String(validate=validate.OneOf(list(WARNING_CODES)))
     q = fields.String(validate=validate.Length(max=64))
-    page = fields.Integer(validate=validate.Range(min=1, max=100_000), load_default=1)
+    # Keyset cursors of the pages after and before the one shown (services.visits.review.review_queue_page).
+    after = fields.String(validate=validate.Length(max=512))
+    before = fields.String(validate=validate.Length(max=512))
 
     @pre_load
     def drop_blank(self, data, **kwargs):
@@ -87,7 +89,7 @@ class QueueQuerySchema(Schema):
             has_warnings=data.get("has_warnings"), warning_code=data.get("warning_code"),
             beneficiary_name=data.get("q"),
         )
-        return filters, data["page"]
+        return filters, {"after": data.get("after"), "before": data.get("before")}
 
 
 class ReviewActionSchema(Schema):
@@ -144,20 +146,26 @@ class ReviewQueueView(SecureView, ActionsMixin):
         """The queue: submitted visits of the reviewer's stations, warned first."""
         status = 200
         try:
-            filters, page = QueueQuerySchema().load(request.args)
-        except ValidationError as error:
-            flash(gettext("Invalid filters: %(fields)s", fields=", ".join(sorted(error.messages))), "error")
-            filters, page, status = QueueFilters(), 1, 400
-        queue = review_queue_page(current_user, filters, page, QUEUE_PAGE_SIZE)
+            filters, cursors = QueueQuerySchema().load(request.args)
+            queue = review_queue_page(current_user, filters, page_size=QUEUE_PAGE_SIZE, **cursors)
+        except (ValidationError, Invalid) as error:
+            problems = error.messages if isinstance(error, ValidationError) else error.fields
+            flash(gettext("Invalid filters: %(fields)s", fields=", ".join(sorted(problems))), "error")
+            filters, status = QueueFilters(), 400
+            queue = review_queue_page(current_user, filters, page_size=QUEUE_PAGE_SIZE)
         actions, confirmations = self.get_actions_list()
         return self.render("admin/review/queue.html", queue=queue, filters=filters, actions=actions,
                            confirmations=confirmations, action_form=ActionForm(),
-                           page_url=self._page_url), status
+                           page_url=lambda page: self._page_url(queue, page)), status
 
     @staticmethod
-    def _page_url(page: int) -> str:
-        args = request.args.to_dict()
-        args["page"] = page
+    def _page_url(queue, page: int) -> str:
+        """The link to the page just before or after the one shown, by its keyset cursor."""
+        args = {key: value for key, value in request.args.to_dict().items() if key not in ("after", "before")}
+        if page == queue.page + 1 and queue.next_cursor:
+            args["after"] = queue.next_cursor
+        elif page == queue.page - 1 and queue.previous_cursor:
+            args["before"] = queue.previous_cursor
         return url_for(".index", **args)
 
     @expose("/action/", methods=("POST",))

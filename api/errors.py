@@ -82,7 +82,7 @@ def register_api_error_handlers(app: Flask) -> None:
                               headers=headers)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
+    def handle_unexpected(_error: Exception):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api_request():
             return error_response(500, "internal_error", "服务器内部错误，请稍后重试")

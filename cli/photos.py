@@ -37,7 +37,7 @@ def prune_command(min_age_minutes, unattached_days):
 @photos_group.command("migrate")
 @click.option("--to", "target", type=click.Choice(["s3"]), required=True,
               help="The backend to copy into, configured by the S3_* settings.")
-def migrate_command(target):
+def migrate_command(target):  # noqa: ARG001 (the one backend to copy into today is s3)
     """Copy the filesystem store (UPLOAD_DIR) into the bucket, verifying every object's SHA-256.
 
     Resumable: run it again after an interruption. Nothing is removed or reconfigured; set

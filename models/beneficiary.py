@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -26,6 +26,11 @@ class Beneficiary(db.Model):
     """A registered person whom the station visits."""
 
     __tablename__ = "beneficiaries"
+    __table_args__ = (
+        # Due and overdue lists: a station's (or everyone's) active people by next due day.
+        Index("ix_beneficiaries_station_status_due", "station_id", "status", "next_due_day"),
+        Index("ix_beneficiaries_status_due", "status", "next_due_day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
@@ -44,6 +49,15 @@ class Beneficiary(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=BeneficiaryStatus.ACTIVE, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Schedule state, kept by services.reporting.schedule_state in the transaction of every change that moves
+    # it (approve, reopen, categories, risk tier, an interval) so due lists and coverage read one indexed
+    # column instead of aggregating the visits. `flask schedules rebuild` recomputes it from the visits.
+    schedule_interval_days: Mapped[int] = mapped_column(Integer, default=91, server_default="91")
+    # started_at of the latest approved visit that counts as a visit to the person (coverage.COUNTING_KINDS).
+    last_approved_visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Local calendar day (days since 1970-01-01 in TIMEZONE) from which the person is due again; 0 (long
+    # overdue) until first computed, so a row the keeper missed shows up as due rather than disappearing.
+    next_due_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     station: Mapped[Station] = relationship()
     service_point: Mapped[ServicePoint | None] = relationship()

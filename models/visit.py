@@ -18,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -123,6 +125,35 @@ class Visit(db.Model):
 
     def __str__(self) -> str:
         return f"#{self.id}"
+
+
+SUBMITTED = text("status = 'submitted'")
+APPROVED = text("status = 'approved'")
+# The review queue shows warned visits first (by severity, then count), then the oldest received. Folding the
+# first two into one ascending value makes the whole order one row value (rank, received_at, id), which keyset
+# pages compare and an index serves as a plain range. Literal numbers: both databases match an index on an
+# expression only when the query spells it the same, which a bound parameter would not.
+QUEUE_RANK_SEVERITY_WEIGHT = 1000
+VISIT_QUEUE_RANK = -(Visit.warning_severity * literal_column(str(QUEUE_RANK_SEVERITY_WEIGHT)) + Visit.warning_count)
+# The review queue: pending visits (its default), and every state (a state filter is checked along the way).
+Index("ix_visits_submitted_queue", VISIT_QUEUE_RANK, Visit.received_at, Visit.id,
+      postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+Index("ix_visits_queue", VISIT_QUEUE_RANK, Visit.received_at, Visit.id)
+# One station's pending visits in the queue's order (a supervisor filtering on a station).
+Index("ix_visits_submitted_station_queue", Visit.station_id, VISIT_QUEUE_RANK, Visit.received_at, Visit.id,
+      postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+RETURNED = text("status = 'returned'")
+# A worker's visits sent back to them (their to-do; the dashboard's "returned, pending").
+Index("ix_visits_returned_worker", Visit.worker_id, postgresql_where=RETURNED, sqlite_where=RETURNED)
+# A person's pending visits (the due lists' "awaiting review").
+Index("ix_visits_submitted_beneficiary", Visit.beneficiary_id, postgresql_where=SUBMITTED, sqlite_where=SUBMITTED)
+# Approved visits: a person's latest (schedule state, "served in range"), a station's by start time (reports),
+# and those approved since a date (the dashboard).
+Index("ix_visits_approved_beneficiary_started", Visit.beneficiary_id, Visit.started_at,
+      postgresql_where=APPROVED, sqlite_where=APPROVED)
+Index("ix_visits_approved_station_started", Visit.station_id, Visit.started_at,
+      postgresql_where=APPROVED, sqlite_where=APPROVED)
+Index("ix_visits_approved_reviewed", Visit.reviewed_at, postgresql_where=APPROVED, sqlite_where=APPROVED)
 
 
 class VisitWarning(db.Model):

@@ -11,12 +11,26 @@ from services.errors import Invalid
 EARTH_RADIUS_M = 6_371_008.8
 
 
+LATITUDE_RANGE = (-90, 90)
+LONGITUDE_RANGE = (-180, 180)
+
+
+def is_latitude(value: float) -> bool:
+    """A finite number of degrees between -90 and 90: the one latitude check of the API, admin and imports."""
+    return math.isfinite(value) and LATITUDE_RANGE[0] <= value <= LATITUDE_RANGE[1]
+
+
+def is_longitude(value: float) -> bool:
+    """A finite number of degrees between -180 and 180: the one longitude check of the API, admin and imports."""
+    return math.isfinite(value) and LONGITUDE_RANGE[0] <= value <= LONGITUDE_RANGE[1]
+
+
 def check_wgs84(latitude: float, longitude: float) -> None:
     """Refuse coordinates outside the globe."""
     fields = {}
-    if not -90 <= latitude <= 90:
+    if not is_latitude(latitude):
         fields["latitude"] = ["must be between -90 and 90"]
-    if not -180 <= longitude <= 180:
+    if not is_longitude(longitude):
         fields["longitude"] = ["must be between -180 and 180"]
     if fields:
         raise Invalid("坐标超出范围", fields=fields)

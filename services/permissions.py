@@ -130,16 +130,6 @@ def get_visit_for(user: User, visit_id: int) -> Visit:
     return visit
 
 
-def get_beneficiary_for(user: User, beneficiary_id: int) -> Beneficiary:
-    """The beneficiary if in the user's scope, else NotFound."""
-    beneficiary = db.session.scalar(
-        scope_beneficiaries(select(Beneficiary).where(Beneficiary.id == beneficiary_id), user)
-    )
-    if beneficiary is None:
-        raise NotFound("服务对象不存在", code="beneficiary_not_found")
-    return beneficiary
-
-
 def can_view_photo(user: User, photo: Photo) -> bool:
     """The owner, the supervisors of the visit's station and admins; an unattached photo only its owner."""
     if photo.owner_id == user.id or user.role == Role.ADMIN:

@@ -73,7 +73,7 @@ class Storage(ABC):
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every stored object whose key starts with prefix (a folder such as "originals/")."""
 
-    def remove_stale_temporaries(self, older_than: datetime) -> int:
+    def remove_stale_temporaries(self, older_than: datetime) -> int:  # noqa: ARG002 (a no-op by default)
         """Remove leftovers of writes that crashed before completing; backends without them keep this no-op."""
         return 0
 
@@ -82,12 +82,13 @@ class Storage(ABC):
         for key in keys:
             self.delete(key)
 
-    def stream(self, key: str, chunk_size: int = 64 * 1024) -> tuple[Iterator[bytes], int]:
+    def stream(self, key: str, chunk_size: int = 64 * 1024) -> tuple[Iterator[bytes], int]:  # noqa: ARG002
         """The object as (chunks, length) without holding it whole; MissingObject is raised before the first chunk."""
         data = self.get(key)
         return iter((data,)), len(data)
 
-    def presigned_url(self, key: str, *, expires_in: int, content_type: str, cache_control: str) -> str | None:
+    def presigned_url(self, key: str, *, expires_in: int, content_type: str,  # noqa: ARG002 (the interface)
+                      cache_control: str) -> str | None:  # noqa: ARG002
         """A short-lived URL a client may fetch the object from directly, or None when the backend has none."""
         return None
 

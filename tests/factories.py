@@ -18,6 +18,8 @@ from models.enums import WARNING_CODES
 from services.accounts.credentials import hash_password, issue_token
 from services.photos.pipeline import phash_bands
 from services.registry.fields import complete_id_number
+from services.registry.people import BeneficiaryChanges
+from services.visits.inputs import LocationInput, VisitInput
 from services.visits.submission import submit_visit
 
 PASSWORD = "correct-horse-42"
@@ -104,6 +106,14 @@ def make_beneficiary(station: Station | None = None, **overrides) -> Beneficiary
     return beneficiary
 
 
+def beneficiary_changes(station: Station | None, **overrides) -> BeneficiaryChanges:
+    """A complete new person for save_beneficiary, as the admin's form gives one; keywords override fields."""
+    defaults = {"name": "张小明", "id_number": valid_id_number(serial=_next()), "gender": None, "birth_date": None,
+                "categories": ("dibao", "tekun"), "station": station, "service_point": None, "address": "牙象村1号",
+                "home_latitude": 21.76, "home_longitude": 110.94, "phone": None, "risk_tier": "key"}
+    return BeneficiaryChanges(**{**defaults, **overrides})
+
+
 def token_for(user: User) -> str:
     """A fresh API token for the user."""
     raw, _ = issue_token(user)
@@ -140,30 +150,31 @@ def make_photo(owner: User, **overrides) -> Photo:
     return photo
 
 
-def visit_body(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> dict:
-    """A valid loaded visit body for submit_visit: a 30-minute home visit an hour ago at the person's home."""
+def visit_body(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> VisitInput:
+    """A valid visit input for submit_visit: a 30-minute home visit an hour ago at the person's home.
+
+    Overrides are VisitInput's fields (a location as a LocationInput, findings as FindingInputs).
+    """
     kind = overrides.get("kind", "home_visit")
     if beneficiary is None and "beneficiary_id" not in overrides:
         beneficiary = make_beneficiary(worker.station)
     started_at = overrides.pop("started_at", utcnow() - timedelta(hours=1))
-    body = {
-        "client_id": uuid.uuid4(),
+    at_home = beneficiary is not None and beneficiary.has_home_location
+    fields = {
+        "client_id": str(uuid.uuid4()),
         "beneficiary_id": beneficiary.id if beneficiary is not None else None,
         "kind": kind,
         "services": ["policy_implementation"],
         "started_at": started_at,
         "ended_at": started_at + timedelta(minutes=30),
-        "location": None if kind == "care_call" else {
-            "latitude": beneficiary.home_latitude if beneficiary is not None and beneficiary.has_home_location
-            else 21.665,
-            "longitude": beneficiary.home_longitude if beneficiary is not None and beneficiary.has_home_location
-            else 110.928,
-            "accuracy": 10.0, "coord_type": "wgs84"},
-        "notes": "",
+        "location": None if kind == "care_call" else LocationInput(
+            latitude=beneficiary.home_latitude if at_home else 21.665,
+            longitude=beneficiary.home_longitude if at_home else 110.928,
+            accuracy=10.0, coord_type="wgs84"),
         "photo_ids": [] if kind == "care_call" else [make_photo(worker).id],
     }
-    body.update(overrides)
-    return body
+    fields.update(overrides)
+    return VisitInput(**fields)
 
 
 def make_visit(worker: User, beneficiary: Beneficiary | None = None, **overrides) -> Visit:

@@ -8,6 +8,9 @@ def test_create_app_can_run_many_times(database_url, tmp_path):
             for _ in range(3)]
     for app in apps:
         assert "admin" in app.blueprints and "api_v1" in app.blueprints
+        # The module-level API blueprint serves every app, not only the first one that registered it.
+        assert app.test_client().get("/api/v1/meta").status_code == 200
+        assert app.test_client().get("/api/v1/photos/1/thumb").status_code == 401
 
 
 def test_healthz_is_200_with_the_database_reachable(client):

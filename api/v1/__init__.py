@@ -1,13 +1,9 @@
-"""API v1: one module per resource, gathered on one blueprint at /api/v1."""
+"""API v1: one module per resource, each adding its views to the blueprint of api.v1.blueprint at /api/v1.
 
-from flask import Blueprint
+Importing the resource modules here is what attaches their routes, so `from api.v1 import bp` is a complete API.
+"""
 
-from api.v1 import auth, beneficiaries, me, meta, openapi, photos, visits, wechat
+from api.v1 import auth, beneficiaries, me, meta, openapi, photos, visits, wechat  # noqa: F401  (routes on bp)
+from api.v1.blueprint import bp
 
-
-def create_blueprint() -> Blueprint:
-    """Build the v1 blueprint; a fresh one per app so create_app() can run many times."""
-    blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-    for module in (auth, me, photos, visits, beneficiaries, meta, openapi, wechat):
-        module.register(blueprint)
-    return blueprint
+__all__ = ["bp"]

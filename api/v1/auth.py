@@ -1,9 +1,10 @@
 """POST /auth/login, POST /auth/logout."""
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
+from api.v1.blueprint import bp
 from api.v1.schemas import TokenSchema
 from api.v1.security import current_token, token_required
 from services.accounts.credentials import log_in, revoke_token
@@ -14,6 +15,7 @@ class LoginSchema(Schema):
     password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
 
 
+@bp.post("/auth/login")
 def login():
     """Exchange a username and password for a bearer token.
     ---
@@ -42,6 +44,7 @@ def login():
                                        "user": issued.user}))
 
 
+@bp.post("/auth/logout")
 @token_required
 def logout():
     """Revoke the token this request was made with.
@@ -56,9 +59,3 @@ def logout():
     """
     revoke_token(current_token())
     return "", 204
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/auth/login", view_func=login, methods=["POST"])
-    blueprint.add_url_rule("/auth/logout", view_func=logout, methods=["POST"])
-

@@ -1,14 +1,14 @@
 """GET /beneficiaries: the people of the worker's station, searchable by name or pinyin initials, nearest first."""
 
-import math
-
-from flask import Blueprint, jsonify
+from flask import jsonify
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
 
 from api.parsing import load_query
-from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema
+from api.v1.blueprint import bp
+from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema, PageSchema
 from api.v1.security import current_user, token_required
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
+from services.geo import is_latitude, is_longitude
 from services.registry.search import BeneficiaryHit, search_beneficiaries
 from services.reporting.coverage import DueStatus
 
@@ -25,9 +25,9 @@ class LatLonField(fields.String):
             latitude, longitude = float(parts[0]), float(parts[1])
         except ValueError as error:
             raise ValidationError("lat and lon must be numbers") from error
-        if not (math.isfinite(latitude) and -90 <= latitude <= 90):
+        if not is_latitude(latitude):
             raise ValidationError("lat must be between -90 and 90")
-        if not (math.isfinite(longitude) and -180 <= longitude <= 180):
+        if not is_longitude(longitude):
             raise ValidationError("lon must be between -180 and 180")
         return latitude, longitude
 
@@ -138,11 +138,13 @@ class BeneficiaryItemSchema(Schema):
         }
 
 
-class BeneficiaryPageSchema(Schema):
+class BeneficiaryPageSchema(PageSchema):
+    """One page of people, in the order the query asked for."""
+
     items = fields.List(fields.Nested(BeneficiaryItemSchema))
-    next_cursor = fields.Str(allow_none=True)
 
 
+@bp.get("/beneficiaries")
 @token_required
 def list_beneficiaries():
     """List the active beneficiaries in the caller's scope.
@@ -199,7 +201,3 @@ def list_beneficiaries():
     page = search_beneficiaries(current_user(), q=query["q"], near=query["near"], due=query["due"],
                                 limit=query["limit"], cursor=query["cursor"])
     return jsonify(BeneficiaryPageSchema().dump(page))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/beneficiaries", view_func=list_beneficiaries, methods=["GET"])

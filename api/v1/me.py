@@ -1,11 +1,13 @@
 """GET /me."""
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 
+from api.v1.blueprint import bp
 from api.v1.schemas import dump_user
 from api.v1.security import current_user, token_required
 
 
+@bp.get("/me")
 @token_required
 def me():
     """The logged-in user.
@@ -31,7 +33,3 @@ def me():
         401: {$ref: '#/components/responses/Unauthorized'}
     """
     return jsonify(dump_user(current_user()))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/me", view_func=me, methods=["GET"])

@@ -3,9 +3,10 @@
 Public: nothing here is personal, and a mini-program can label its login and offline screens before a token exists.
 """
 
-from flask import Blueprint, current_app, jsonify
+from flask import current_app, jsonify
 from marshmallow import Schema, fields, pre_dump
 
+from api.v1.blueprint import bp
 from models import enums
 from services.photos.pipeline import MIME_TYPES as PHOTO_MIME_TYPES
 
@@ -110,6 +111,7 @@ def _in_kind_order(kinds: frozenset[str]) -> list[str]:
     return [kind for kind in enums.VISIT_KINDS if kind in kinds]
 
 
+@bp.get("/meta")
 def meta():
     """Vocabularies and limits.
     ---
@@ -146,7 +148,3 @@ def meta():
                   accepted_photo_types: [image/jpeg, image/png, image/webp, image/heif]
     """
     return jsonify(MetaSchema().dump(current_app.config))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/meta", view_func=meta, methods=["GET"])

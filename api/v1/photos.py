@@ -1,9 +1,10 @@
-"""POST /photos (one photo per request), GET /photos/<id> (display copy), GET /photos/<id>/thumb."""
+"""POST /photos (one photo per request); GET /photos/<id> (display copy) and /photos/<id>/thumb, one view."""
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import FileStorage
 
+from api.v1.blueprint import bp
 from api.v1.schemas import PhotoSchema
 from api.v1.security import current_user, token_required
 from services.photos.delivery import photo_variant_response
@@ -13,7 +14,7 @@ from services.photos.intake import store_photo
 class UploadedFileField(fields.Field):
     """A file part of a multipart body."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value, _attr, _data, **kwargs):
         if not isinstance(value, FileStorage):
             raise ValidationError("须为文件")
         return value
@@ -25,6 +26,7 @@ class PhotoUploadSchema(Schema):
     file = UploadedFileField(required=True, error_messages={"required": "缺少照片文件（字段 file）"})
 
 
+@bp.post("/photos")
 @token_required
 def upload_photo():
     """Upload one photo.
@@ -47,20 +49,14 @@ def upload_photo():
           content:
             application/json:
               schema: PhotoSchema
-              example: {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
-                        mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
-                        taken_at: '2024-05-06T09:41:12+08:00', gps: {lat: 21.6653, lon: 110.9281},
-                        camera_make: HUAWEI, camera_model: ELS-AN00, visit_id: null,
-                        url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
+              example: &photo {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                               mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
+                               taken_at: '2024-05-06T09:41:12+08:00', gps: {lat: 21.6653, lon: 110.9281},
+                               camera_make: HUAWEI, camera_model: ELS-AN00, visit_id: null,
+                               url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
         200:
           description: The same bytes were uploaded before by this user; that photo is returned
-          content:
-            application/json:
-              schema: PhotoSchema
-              example: {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
-                        mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
-                        taken_at: '2024-05-06T09:41:12+08:00', gps: null, camera_make: null, camera_model: null,
-                        visit_id: null, url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
+          content: {application/json: {schema: PhotoSchema, example: *photo}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         413: {$ref: '#/components/responses/PayloadTooLarge'}
@@ -72,13 +68,18 @@ def upload_photo():
     return jsonify(PhotoSchema().dump(photo)), 201 if created else 200
 
 
+@bp.get("/photos/<int:photo_id>", endpoint="get_photo", defaults={"variant": "display"})
+@bp.get("/photos/<int:photo_id>/thumb", endpoint="get_photo_thumb", defaults={"variant": "thumb"})
 @token_required
-def get_photo(photo_id: int):
-    """Download a photo's display copy.
+def get_photo_variant(photo_id: int, variant: str):
+    """Download a derived copy of a photo: the display copy at /photos/<id>, the thumbnail at /photos/<id>/thumb.
     ---
     get:
       tags: [photos]
-      summary: The display copy (JPEG, long edge 1600 px, no metadata) of a photo you may see
+      summary: A copy of a photo you may see, as JPEG without metadata (display copy 1600 px, thumbnail 320 px)
+      description: >-
+        `/photos/{photo_id}` is the display copy (long edge 1600 px), `/photos/{photo_id}/thumb` the thumbnail
+        (long edge 320 px); the photo's `url` and `thumb_url` point at them.
       security: [{bearerAuth: []}]
       parameters:
         - {in: path, name: photo_id, required: true, schema: {type: integer}}
@@ -94,36 +95,4 @@ def get_photo(photo_id: int):
         401: {$ref: '#/components/responses/Unauthorized'}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    return photo_variant_response(current_user(), photo_id, "display")
-
-
-@token_required
-def get_photo_thumb(photo_id: int):
-    """Download a photo's thumbnail.
-    ---
-    get:
-      tags: [photos]
-      summary: The thumbnail (JPEG, long edge 320 px, no metadata) of a photo you may see
-      security: [{bearerAuth: []}]
-      parameters:
-        - {in: path, name: photo_id, required: true, schema: {type: integer}}
-        - {in: header, name: If-None-Match, required: false, schema: {type: string}}
-      responses:
-        200:
-          description: The JPEG; cache it privately and revalidate with its ETag
-          headers:
-            ETag: {schema: {type: string}, example: '"9f86d081884c7d659a2feaa0c55ad015-thumb-v1"'}
-            Cache-Control: {schema: {type: string}, example: 'private, max-age=3600'}
-          content: {image/jpeg: {schema: {type: string, format: binary}, example: (JPEG bytes)}}
-        304: {description: Not modified; the copy the client holds is current}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        404: {$ref: '#/components/responses/NotFound'}
-    """
-    return photo_variant_response(current_user(), photo_id, "thumb")
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/photos", view_func=upload_photo, methods=["POST"])
-    blueprint.add_url_rule("/photos/<int:photo_id>", endpoint="get_photo", view_func=get_photo, methods=["GET"])
-    blueprint.add_url_rule("/photos/<int:photo_id>/thumb", endpoint="get_photo_thumb", view_func=get_photo_thumb,
-                           methods=["GET"])
+    return photo_variant_response(current_user(), photo_id, variant)

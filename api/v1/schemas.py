@@ -52,8 +52,17 @@ class ErrorSchema(Schema):
 class PageQuerySchema(Schema):
     """Cursor pagination parameters shared by list endpoints."""
 
-    cursor = fields.Str(load_default=None)
+    cursor = fields.Str(load_default=None, metadata={
+        "description": "next_cursor of the previous page, with the same filters and order; a damaged cursor, or "
+                       "one made for another order, is refused with 422 and the error code `invalid_cursor`"})
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PageSchema(Schema):
+    """One page of a keyset-paginated list; a subclass names its `items`."""
+
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "Pass back as `?cursor=` for the next page; null on the last page"})
 
 
 class NamedRefSchema(Schema):

@@ -1,10 +1,13 @@
 """POST/GET /visits, GET/PUT /visits/<id>: a worker's check-ins from the phone."""
 
-from flask import Blueprint, jsonify, url_for
-from marshmallow import EXCLUDE, Schema, fields, validate
+from dataclasses import dataclass
+
+from flask import jsonify, url_for
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
 from api.parsing import load_json, load_query
-from api.v1.schemas import NamedRefSchema, PageQuerySchema, PhotoSchema
+from api.v1.blueprint import bp
+from api.v1.schemas import NamedRefSchema, PageQuerySchema, PageSchema, PhotoSchema
 from api.v1.security import current_user, token_required
 from models.enums import (
     COORD_TYPES,
@@ -16,6 +19,8 @@ from models.enums import (
     VISIT_KINDS,
     VISIT_STATUSES,
 )
+from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
+from services.visits.inputs import FindingInput, LocationInput, VisitInput
 from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 
 
@@ -37,16 +42,25 @@ class _ForwardCompatibleSchema(Schema):
 class LocationInputSchema(_ForwardCompatibleSchema):
     """The check-in point as the phone's location API gave it."""
 
-    latitude = fields.Float(required=True, metadata={"minimum": -90, "maximum": 90})
-    longitude = fields.Float(required=True, metadata={"minimum": -180, "maximum": 180})
+    # The range is checked by services.visits (services.geo's check), documented here.
+    latitude = fields.Float(required=True, metadata={"minimum": LATITUDE_RANGE[0], "maximum": LATITUDE_RANGE[1]})
+    longitude = fields.Float(required=True, metadata={"minimum": LONGITUDE_RANGE[0], "maximum": LONGITUDE_RANGE[1]})
     accuracy = fields.Float(load_default=None, allow_none=True,
                             metadata={"minimum": 0, "description": "Horizontal accuracy in metres"})
     coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02"))
+
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> LocationInput:
+        return LocationInput(**data)
 
 
 class FindingInputSchema(_ForwardCompatibleSchema):
     value = fields.Str(required=True, metadata=_enum(FINDING_VALUES))
     note = fields.Str(load_default="", metadata={"maxLength": 500})
+
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> FindingInput:
+        return FindingInput(**data)
 
 
 class VisitUpdateSchema(_ForwardCompatibleSchema):
@@ -85,12 +99,29 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
                                           metadata={"description": "The phone's clock when sending (not part of the "
                                                                    "idempotency comparison)"})
 
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> VisitInput:
+        return VisitInput(**data)
+
 
 class VisitResubmitSchema(VisitUpdateSchema):
     """A returned visit sent back (PUT): the whole body again, and the worker's answer to the reviewer."""
 
     reply = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000),
                        metadata={"description": "The worker's reply to the return comment, shown to the reviewer"})
+
+    @post_load
+    def _to_input(self, data: dict, **_kwargs) -> "Resubmission":
+        reply = data.pop("reply", None)
+        return Resubmission(visit=VisitInput(**data), reply=reply)
+
+
+@dataclass(frozen=True)
+class Resubmission:
+    """A loaded resubmission body: the visit input and the worker's reply."""
+
+    visit: VisitInput
+    reply: str | None
 
 
 class VisitCreateSchema(VisitUpdateSchema):
@@ -111,13 +142,6 @@ class VisitListQuerySchema(PageQuerySchema):
     updated_since = fields.AwareDateTime(load_default=None, format="iso",
                                          metadata={"description": "Only visits changed at or after this time "
                                                                   "(URL-encode the + of an offset, or use Z)"})
-
-
-class LocationSchema(Schema):
-    latitude = fields.Float()
-    longitude = fields.Float()
-    accuracy = fields.Float(allow_none=True)
-    coord_type = fields.Str()
 
 
 class WarningSchema(Schema):
@@ -150,7 +174,7 @@ def _wgs84_location(visit) -> dict | None:
 def _review(visit) -> dict | None:
     if visit.reviewer_id is None:
         return None
-    return ReviewSchema().dump({"reviewer": visit.reviewer.name, "reviewed_at": visit.reviewed_at,
+    return _REVIEW_SCHEMA.dump({"reviewer": visit.reviewer.name, "reviewed_at": visit.reviewed_at,
                                 "comment": visit.review_comment})
 
 
@@ -190,13 +214,23 @@ class VisitSchema(Schema):
         "type": "object", "nullable": True, "description": "The last decision: {reviewer, reviewed_at, comment}"})
 
 
-class VisitPageSchema(Schema):
+class VisitPageSchema(PageSchema):
     """One page of visits, newest first (by received_at, then id)."""
 
     items = fields.List(fields.Nested(VisitSchema))
-    next_cursor = fields.Str(allow_none=True)
 
 
+# Made once: building a schema costs more than using it, and none keeps per-request state.
+_VISIT_CREATE_SCHEMA = VisitCreateSchema()
+_VISIT_UPDATE_SCHEMA = VisitUpdateSchema()
+_VISIT_RESUBMIT_SCHEMA = VisitResubmitSchema()
+_VISIT_LIST_QUERY_SCHEMA = VisitListQuerySchema()
+_VISIT_SCHEMA = VisitSchema()
+_VISIT_PAGE_SCHEMA = VisitPageSchema()
+_REVIEW_SCHEMA = ReviewSchema()
+
+
+@bp.post("/visits")
 @token_required
 def create_visit():
     """Submit a check-in.
@@ -245,12 +279,13 @@ def create_visit():
         413: {$ref: '#/components/responses/PayloadTooLarge'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    visit, created = submit_visit(current_user(), load_json(VisitCreateSchema()))
+    visit, created = submit_visit(current_user(), load_json(_VISIT_CREATE_SCHEMA))
     if not created:
-        return jsonify(VisitSchema().dump(visit)), 200
-    return jsonify(VisitSchema().dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
+        return jsonify(_VISIT_SCHEMA.dump(visit)), 200
+    return jsonify(_VISIT_SCHEMA.dump(visit)), 201, {"Location": url_for("api_v1.show_visit", visit_id=visit.id)}
 
 
+@bp.get("/visits")
 @token_required
 def list_visits():
     """List the worker's own visits.
@@ -259,12 +294,7 @@ def list_visits():
       tags: [visits]
       summary: The worker's own visits, newest first (cursor pagination)
       security: [{bearerAuth: []}]
-      parameters:
-        - {in: query, name: status, schema: {type: string, enum: [submitted, approved, rejected, returned]}}
-        - {in: query, name: updated_since, schema: {type: string, format: date-time},
-           description: For phone sync; only visits changed at or after this time}
-        - {in: query, name: cursor, schema: {type: string}, description: next_cursor of the previous page}
-        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+      parameters: [{in: query, schema: VisitListQuerySchema}]
       responses:
         200:
           description: One page
@@ -273,15 +303,16 @@ def list_visits():
             status: returned, revision: 1, warning_count: 0, warnings: [], photos: [],
             received_at: "2024-05-06T01:56:02+00:00", updated_at: "2024-05-07T03:00:00+00:00",
             review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}],
-            next_cursor: WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiwgN10}}}
+            next_cursor: eyJvcmRlciI6Im5ld2VzdF9maXJzdCIsImtleSI6WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiw3XX0}}}
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    query = load_query(VisitListQuerySchema())
+    query = load_query(_VISIT_LIST_QUERY_SCHEMA)
     visits, next_cursor = list_visits_for_worker(current_user(), **query)
-    return jsonify(VisitPageSchema().dump({"items": visits, "next_cursor": next_cursor}))
+    return jsonify(_VISIT_PAGE_SCHEMA.dump({"items": visits, "next_cursor": next_cursor}))
 
 
+@bp.get("/visits/<int:visit_id>")
 @token_required
 def show_visit(visit_id: int):
     """Read one visit.
@@ -299,9 +330,10 @@ def show_visit(visit_id: int):
         401: {$ref: '#/components/responses/Unauthorized'}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    return jsonify(VisitSchema().dump(get_visit(current_user(), visit_id)))
+    return jsonify(_VISIT_SCHEMA.dump(get_visit(current_user(), visit_id)))
 
 
+@bp.put("/visits/<int:visit_id>")
 @token_required
 def update_visit(visit_id: int):
     """Resubmit a returned visit.
@@ -337,12 +369,6 @@ def update_visit(visit_id: int):
         413: {$ref: '#/components/responses/PayloadTooLarge'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    visit = resubmit_visit(current_user(), visit_id, load_json(VisitResubmitSchema()))
-    return jsonify(VisitSchema().dump(visit))
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/visits", view_func=create_visit, methods=["POST"])
-    blueprint.add_url_rule("/visits", view_func=list_visits, methods=["GET"])
-    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=show_visit, methods=["GET"])
-    blueprint.add_url_rule("/visits/<int:visit_id>", view_func=update_visit, methods=["PUT"])
+    resubmission = load_json(_VISIT_RESUBMIT_SCHEMA)
+    visit = resubmit_visit(current_user(), visit_id, resubmission.visit, reply=resubmission.reply)
+    return jsonify(_VISIT_SCHEMA.dump(visit))

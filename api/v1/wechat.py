@@ -1,9 +1,10 @@
 """POST /auth/wechat, POST /auth/wechat/bind: WeChat mini-program login."""
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
+from api.v1.blueprint import bp
 from api.v1.schemas import ErrorBodySchema, TokenSchema
 from services.accounts.credentials import IssuedLogin
 from services.accounts.wechat import WechatUnbound, bind_wechat, login_with_wechat
@@ -34,6 +35,7 @@ def _token_response(login: IssuedLogin):
                                        "user": login.user}))
 
 
+@bp.post("/auth/wechat")
 def wechat_login():
     """Log in with a wx.login code.
     ---
@@ -79,6 +81,7 @@ def wechat_login():
     return _token_response(login)
 
 
+@bp.post("/auth/wechat/bind")
 def wechat_bind():
     """Bind a WeChat account to a user and log in.
     ---
@@ -106,8 +109,3 @@ def wechat_bind():
     payload = load_json(WechatBindSchema())
     login = bind_wechat(payload["ticket"], payload["username"], payload["password"], ip=request.remote_addr)
     return _token_response(login)
-
-
-def register(blueprint: Blueprint) -> None:
-    blueprint.add_url_rule("/auth/wechat", view_func=wechat_login, methods=["POST"])
-    blueprint.add_url_rule("/auth/wechat/bind", view_func=wechat_bind, methods=["POST"])

@@ -23,12 +23,12 @@ from sqlalchemy import select
 
 from cli.demo.history import HistorySummary, write_visit_history
 from extensions import db
-from models import Region, Station, User, utcnow
+from models import Region, ServicePoint, Station, User, utcnow
 from models.enums import Role
 from services.accounts.users import create_user
 from services.errors import Conflict
-from services.registry.bulk_import import import_beneficiaries
 from services.registry.fields import complete_id_number
+from services.registry.people import BeneficiaryChanges, save_beneficiary
 from services.registry.stations import add_station, ensure_service_point, save_region
 
 COUNTY_CODE = "440902"
@@ -102,18 +102,18 @@ BIRTH_YEARS = {"elderly": (1936, 1958), "adult": (1962, 1995), "child": (2009, 2
 # (categories, age group, possible risk tiers, a repeated tier being likelier): the mix a township's registry
 # typically holds, with few people at weekly (high) risk.
 PROFILES = (
-    ("tekun;elderly_alone", "elderly", ("high", "key", "key")),
-    ("dibao;left_behind_elderly", "elderly", ("key", "general")),
-    ("elderly_alone", "elderly", ("key", "general")),
-    ("tekun", "elderly", ("key",)),
-    ("dibao;disabled", "adult", ("key", "general")),
-    ("dibao", "adult", ("general",)),
-    ("dibao_edge", "adult", ("general",)),
-    ("disabled", "adult", ("key", "general")),
-    ("left_behind_child", "child", ("key", "general")),
-    ("orphan", "child", ("key",)),
-    ("unsupported_child", "child", ("high", "key")),
-    ("child_in_difficulty;dibao", "child", ("key",)),
+    (("tekun", "elderly_alone"), "elderly", ("high", "key", "key")),
+    (("dibao", "left_behind_elderly"), "elderly", ("key", "general")),
+    (("elderly_alone",), "elderly", ("key", "general")),
+    (("tekun",), "elderly", ("key",)),
+    (("dibao", "disabled"), "adult", ("key", "general")),
+    (("dibao",), "adult", ("general",)),
+    (("dibao_edge",), "adult", ("general",)),
+    (("disabled",), "adult", ("key", "general")),
+    (("left_behind_child",), "child", ("key", "general")),
+    (("orphan",), "child", ("key",)),
+    (("unsupported_child",), "child", ("high", "key")),
+    (("child_in_difficulty", "dibao"), "child", ("key",)),
 )
 STREETS = ("人民路", "建设路", "新华路", "文明路", "光华路")
 
@@ -159,20 +159,21 @@ def seed_demo(logins_path: Path, *, if_empty: bool = False) -> DemoResult:
         raise Conflict("数据库中已有账号或社工站，演示数据只写入空数据库", code="database_not_empty")
     started_at = utcnow()
     rng = random.Random(CONTENT_SEED)
+    service_points = {}
     for township in TOWNSHIPS:
         station = add_station(township.code, township.name, county_name=COUNTY_NAME,
                               latitude=township.latitude, longitude=township.longitude)
         for village in township.villages:
-            ensure_service_point(station, village.name, village_code=village.code,
-                                 latitude=village.latitude, longitude=village.longitude)
+            service_points[village.code] = ensure_service_point(
+                station, village.name, village_code=village.code, latitude=village.latitude,
+                longitude=village.longitude)
     # add_station derives the city from the code but cannot know its name.
     city = db.session.scalar(select(Region).where(Region.code == CITY_CODE))
     if city is not None and city.name in ("", city.code):
         save_region(city, code=city.code, name=CITY_NAME, level=city.level, parent=city.parent)
     logins = _create_accounts()
-    report = import_beneficiaries(_demo_people(rng), actor=None)
-    if not report.ok:
-        raise RuntimeError("the demo registry is invalid: " + "; ".join(map(str, report.errors)))
+    for person in _demo_people(rng, service_points):
+        save_beneficiary(None, person, actor=None)
     visits = write_visit_history(county_created_since=started_at)
     write_logins(logins_path, logins)
     return DemoResult(seeded=True, logins=logins, visits=visits)
@@ -195,9 +196,9 @@ def _create_accounts() -> list[DemoLogin]:
     return logins
 
 
-def _demo_people(rng: random.Random) -> list[tuple[int, dict]]:
-    """The demo registry as roster rows, as if read from a CSV (line 1 being the header)."""
-    rows, used_names, used_numbers = [], set(), set()
+def _demo_people(rng: random.Random, service_points: dict[str, ServicePoint]) -> list[BeneficiaryChanges]:
+    """The demo registry, as the admin's form would give it; service_points by village code."""
+    people, used_names, used_numbers = [], set(), set()
     for township in TOWNSHIPS:
         # Cycling through every profile from a random start gives each township the whole mix.
         offset = rng.randrange(len(PROFILES))
@@ -207,22 +208,23 @@ def _demo_people(rng: random.Random) -> list[tuple[int, dict]]:
             gender = rng.choice(("male", "female"))
             name = _unique_name(rng, age_group, gender, used_names)
             born = _birth_date(rng, age_group)
-            rows.append((len(rows) + 2, {
-                "name": name,
-                "id_number": _id_number(rng, born, gender, used_numbers),
-                "gender": gender,
-                "birth_date": born.isoformat(),
-                "categories": categories,
-                "station_code": township.code,
-                "village": village.name,
-                "address": _address(rng, township, village),
+            point = service_points[village.code]
+            people.append(BeneficiaryChanges(
+                name=name,
+                id_number=_id_number(rng, born, gender, used_numbers),
+                gender=gender,
+                birth_date=born,
+                categories=categories,
+                station=point.station,
+                service_point=point,
+                address=_address(rng, township, village),
                 # Within ~400 m of the village centre: homes cluster around it.
-                "lat": f"{village.latitude + rng.uniform(-0.0036, 0.0036):.6f}",
-                "lon": f"{village.longitude + rng.uniform(-0.0038, 0.0038):.6f}",
-                "phone": "",
-                "risk_tier": rng.choice(tiers),
-            }))
-    return rows
+                home_latitude=round(village.latitude + rng.uniform(-0.0036, 0.0036), 6),
+                home_longitude=round(village.longitude + rng.uniform(-0.0038, 0.0038), 6),
+                phone=None,
+                risk_tier=rng.choice(tiers),
+            ))
+    return people
 
 
 def _unique_name(rng: random.Random, age_group: str, gender: str, used: set[str]) -> str:

@@ -47,6 +47,7 @@ from models.enums import DUTY_KINDS, BeneficiaryStatus, Role
 from services.geo import to_gcj02
 from services.photos.intake import store_photo
 from services.reporting.schedules import category_intervals, required_interval_days
+from services.visits.inputs import FindingInput, LocationInput, VisitInput
 from services.visits.review import approve_visit, reject_visit, return_visit
 from services.visits.submission import resubmit_visit, submit_visit
 
@@ -555,8 +556,8 @@ def _upload_photos(story: _Story, plan: PlannedVisit, worker: User, checkin, cam
     return photo_ids
 
 
-def _visit_body(story: _Story, plan: PlannedVisit, checkin, photo_ids: list[int], *, gcj02: bool) -> dict:
-    """The check-in as the API's VisitCreateSchema would load it from the phone's JSON."""
+def _visit_body(story: _Story, plan: PlannedVisit, checkin, photo_ids: list[int], *, gcj02: bool) -> VisitInput:
+    """The check-in as the phone would send it."""
     rng = story.rng
     person = plan.beneficiary
     location = None
@@ -564,37 +565,38 @@ def _visit_body(story: _Story, plan: PlannedVisit, checkin, photo_ids: list[int]
         latitude, longitude, accuracy = checkin
         if gcj02:
             latitude, longitude = to_gcj02(latitude, longitude)
-        location = {"latitude": round(latitude, 6), "longitude": round(longitude, 6),
-                    "accuracy": round(accuracy, 1), "coord_type": "gcj02" if gcj02 else "wgs84"}
+        location = LocationInput(latitude=round(latitude, 6), longitude=round(longitude, 6),
+                                 accuracy=round(accuracy, 1), coord_type="gcj02" if gcj02 else "wgs84")
     findings, needs = {}, []
     if plan.kind in ("home_visit", "case_service"):
         for area, notes in CONCERNS.items():
             concern = rng.random() < 0.08
-            findings[area] = {"value": "concern" if concern else "ok", "note": rng.choice(notes) if concern else ""}
+            findings[area] = FindingInput(value="concern" if concern else "ok",
+                                          note=rng.choice(notes) if concern else "")
         needs = rng.sample(("daily_care", "rehabilitation", "emotional_support", "home_adaptation",
                             "policy_consultation", "resource_linking"), rng.choice((0, 1, 1, 2)))
-    follow_up = any(finding["value"] == "concern" for finding in findings.values())
-    return {
-        "client_id": uuid.UUID(int=rng.getrandbits(128), version=4),
-        "beneficiary_id": person.id if person is not None else None,
-        "kind": plan.kind,
-        "services": _services(rng, plan.kind),
-        "domains": _domains(story, plan),
-        "started_at": plan.started_at,
-        "ended_at": plan.ended_at,
-        "location": location,
-        "notes": plan.notes,
-        "photo_ids": photo_ids,
-        "findings": findings,
-        "needs": needs,
-        "follow_up_needed": follow_up,
-        "follow_up_due": plan.day + timedelta(days=7) if follow_up else None,
-        "photo_consent": bool(photo_ids),
-        "coworker_ids": [plan.coworker.id] if plan.coworker is not None else [],
-        "people_count": plan.people_count,
-        "mock_location": False,
-        "client_sent_at": plan.received_at - timedelta(seconds=rng.randrange(1, 5)),
-    }
+    follow_up = any(finding.value == "concern" for finding in findings.values())
+    return VisitInput(
+        client_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        beneficiary_id=person.id if person is not None else None,
+        kind=plan.kind,
+        services=_services(rng, plan.kind),
+        domains=_domains(plan),
+        started_at=plan.started_at,
+        ended_at=plan.ended_at,
+        location=location,
+        notes=plan.notes,
+        photo_ids=photo_ids,
+        findings=findings,
+        needs=needs,
+        follow_up_needed=follow_up,
+        follow_up_due=plan.day + timedelta(days=7) if follow_up else None,
+        photo_consent=bool(photo_ids),
+        coworker_ids=[plan.coworker.id] if plan.coworker is not None else [],
+        people_count=plan.people_count,
+        mock_location=False,
+        client_sent_at=plan.received_at - timedelta(seconds=rng.randrange(1, 5)),
+    )
 
 
 def _services(rng: random.Random, kind: str) -> list[str]:
@@ -609,7 +611,7 @@ def _services(rng: random.Random, kind: str) -> list[str]:
     }.get(kind, [])
 
 
-def _domains(story: _Story, plan: PlannedVisit) -> list[str]:
+def _domains(plan: PlannedVisit) -> list[str]:
     person = plan.beneficiary
     if person is None:
         return ["community_governance"]
@@ -759,15 +761,14 @@ def _resubmit_one_returned(story: _Story) -> None:
     worker = story.users[plan.worker.id]
     camera = CAMERAS[plan.worker.number % len(CAMERAS)]
     extra, _created = store_photo(worker, photo_bytes(Shot(story.rng.getrandbits(40), None, None, camera)))
-    body = {
-        "beneficiary_id": visit.beneficiary_id, "kind": visit.kind, "services": visit.services,
-        "domains": visit.domains, "started_at": visit.started_at, "ended_at": visit.ended_at,
-        "location": {"latitude": visit.sent_latitude, "longitude": visit.sent_longitude,
-                     "accuracy": visit.accuracy_m, "coord_type": visit.coord_type},
-        "notes": visit.notes + "（已补充照片）", "photo_ids": [photo.id for photo in visit.photos] + [extra.id],
-        "findings": visit.findings, "needs": visit.needs, "follow_up_needed": visit.follow_up_needed,
-        "follow_up_due": visit.follow_up_due, "photo_consent": True,
-        "coworker_ids": [user.id for user in visit.coworkers], "people_count": visit.people_count,
-        "mock_location": False, "client_sent_at": None,
-    }
-    resubmit_visit(worker, visit.id, body)
+    changes = VisitInput(
+        beneficiary_id=visit.beneficiary_id, kind=visit.kind, services=visit.services, domains=visit.domains,
+        started_at=visit.started_at, ended_at=visit.ended_at,
+        location=LocationInput(latitude=visit.sent_latitude, longitude=visit.sent_longitude,
+                               accuracy=visit.accuracy_m, coord_type=visit.coord_type),
+        notes=visit.notes + "（已补充照片）", photo_ids=[photo.id for photo in visit.photos] + [extra.id],
+        findings={area: FindingInput(**finding) for area, finding in visit.findings.items()}, needs=visit.needs,
+        follow_up_needed=visit.follow_up_needed, follow_up_due=visit.follow_up_due, photo_consent=True,
+        coworker_ids=[user.id for user in visit.coworkers], people_count=visit.people_count,
+    )
+    resubmit_visit(worker, visit.id, changes)

@@ -1,7 +1,7 @@
 """review: resubmission time and the previous revision's snapshot
 
 Revision ID: 0006_review_ux
-Revises: 0001
+Revises: 0003_schedule_state
 Create Date: 2026-12-03 08:30:00
 
 Warnings keep their grade in the existing visit_warnings.severity column (1 notice, 2 warning,
@@ -16,7 +16,7 @@ import models.types
 
 
 revision = '0006_review_ux'
-down_revision = '0001'
+down_revision = '0003_schedule_state'
 branch_labels = None
 depends_on = None
 

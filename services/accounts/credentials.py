@@ -141,12 +141,16 @@ def user_for_token(raw_token: str) -> tuple[User, ApiToken]:
     """Resolve a bearer token to its active user, or raise Unauthorized."""
     if not raw_token or len(raw_token) > 256:
         raise Unauthorized("无效的登录凭证", code="invalid_token")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token)))
+    # Every API request starts here: the token and its user come in one statement.
+    found = db.session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _token_digest(raw_token))
+    ).first()
+    token, user = found if found is not None else (None, None)
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise Unauthorized("登录已失效，请重新登录", code="invalid_token")
-    user = db.session.get(User, token.user_id)
-    if user is None or not user.active:
+    if not user.active:
         raise Unauthorized("账号已停用", code="invalid_token")
     return user, token
 

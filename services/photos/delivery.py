@@ -14,7 +14,6 @@ from services.permissions import get_photo_for
 from services.photos.pipeline import DERIVATIVE_VERSION, DERIVED_MIME_TYPE
 from services.storage import MissingObject, get_storage
 
-VARIANTS = ("display", "thumb")
 # Copies never change under an id, but who may see them can: keep browser caching short and private.
 DEFAULT_CACHE_SECONDS = 3600
 

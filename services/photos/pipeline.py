@@ -21,6 +21,7 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
 from services.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from services.geo import is_latitude, is_longitude
 
 pillow_heif.register_heif_opener()
 # Pillow's default, set explicitly: a truncated file must fail to decode rather than come out half grey.
@@ -320,15 +321,17 @@ def _read_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     except Exception:  # a broken GPS IFD is the same as none
         return None, None
-    latitude = _signed_degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), "NS", 90)
-    longitude = _signed_degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), "EW", 180)
+    latitude = _signed_degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), "NS")
+    longitude = _signed_degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), "EW")
     # Half a position is no position, and (0, 0) is what some phones write when they had no fix.
     if latitude is None or longitude is None or (latitude == 0 and longitude == 0):
+        return None, None
+    if not (is_latitude(latitude) and is_longitude(longitude)):
         return None, None
     return latitude, longitude
 
 
-def _signed_degrees(value: Any, reference: Any, hemispheres: str, limit: float) -> float | None:
+def _signed_degrees(value: Any, reference: Any, hemispheres: str) -> float | None:
     """Degrees/minutes/seconds rationals and an N/S or E/W reference as signed decimal degrees."""
     if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
         return None
@@ -343,7 +346,7 @@ def _signed_degrees(value: Any, reference: Any, hemispheres: str, limit: float) 
         return None
     decimal = degrees + minutes / 60 + seconds / 3600
     reference = _clean_text(reference)
-    if decimal > limit or not reference or reference[0].upper() not in hemispheres:
+    if not reference or reference[0].upper() not in hemispheres:
         return None
     return -decimal if reference[0].upper() == hemispheres[1] else decimal
 

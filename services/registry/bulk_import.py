@@ -18,7 +18,6 @@ from services.permissions import ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
     MAX_VILLAGE_LENGTH,
-    FieldChecker,
     birth_date_from_id_number,
     bounded_text,
     clean_text,
@@ -34,13 +33,13 @@ from services.registry.fields import (
     validate_id_number,
 )
 from services.registry.stations import ensure_service_point, stations_by_code
+from services.reporting.schedule_state import refresh_schedule_state
+from services.validation import FieldErrors
 
 CSV_COLUMNS = ("name", "id_number", "gender", "birth_date", "categories", "station_code", "village", "address",
                "lat", "lon", "phone")
 # Columns a file may leave out entirely; an absent column leaves the stored value of re-imported people alone.
 REQUIRED_CSV_COLUMNS = ("name", "id_number", "categories", "station_code")
-# Accepted beside CSV_COLUMNS so that rosters (and the demo) can set the visit-frequency tier.
-OPTIONAL_CSV_COLUMNS = ("risk_tier",)
 # Rows per IN (...) lookup: far below SQLite's and PostgreSQL's bound-parameter limits.
 LOOKUP_CHUNK = 500
 
@@ -94,12 +93,12 @@ class _RowValidator:
         self.problems: list[RowProblem] = []
 
     def check(self, line: int, row: Mapping) -> _CleanRow | None:
-        checker = FieldChecker()
+        checker = FieldErrors("名册行有误")
         values = {"name": checker.run("name", parse_name, row.get("name"))}
         number = checker.run("id_number", validate_id_number, row.get("id_number"))
         if number:
             if number in self.first_line_of:
-                checker.refuse("id_number", "duplicate_in_file", f"身份证号与第 {self.first_line_of[number]} 行重复")
+                checker.add("id_number", f"身份证号与第 {self.first_line_of[number]} 行重复", "duplicate_in_file")
             else:
                 self.first_line_of[number] = line
             values["id_number"] = number
@@ -113,7 +112,7 @@ class _RowValidator:
         station = self.stations_by_code.get(station_code)
         if station is None:
             message = f"未知社工站编码“{station_code}”" if station_code else "社工站编码不能为空"
-            checker.refuse("station_code", "unknown_station" if station_code else "missing", message)
+            checker.add("station_code", message, "unknown_station" if station_code else "missing")
         if "lat" in row or "lon" in row:
             location = checker.run("lat", parse_home_location, row.get("lat"), row.get("lon"))
             values["home_latitude"], values["home_longitude"] = location or (None, None)
@@ -126,9 +125,8 @@ class _RowValidator:
         village = None
         if "village" in row:
             village = checker.run("village", bounded_text, row["village"], MAX_VILLAGE_LENGTH, "村/社区")
-        for column, problem in checker.problems:
-            self.problems.append(RowProblem(line, column, problem.code, problem.message))
-        if checker.problems:
+        self.problems.extend(RowProblem(line, error.field, error.code, error.message) for error in checker.errors)
+        if checker:
             return None
         values["name_initials"] = name_initials(values["name"])
         values["station"] = station
@@ -233,6 +231,8 @@ def _upsert(rows: list[_CleanRow], report: ImportReport) -> None:
     if updates:
         db.session.execute(update(Beneficiary), updates)
     _replace_categories({ids[number]: codes for number, codes in categories_of.items()})
+    # Set-based writes pass the flush listeners by: new people and changed ones get their schedule state here.
+    refresh_schedule_state([*(ids[row["id_number"]] for row in inserts), *(row["id"] for row in updates)])
     # The rows changed under the session's feet: loaded people must be read again.
     db.session.expire_all()
 

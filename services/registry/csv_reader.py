@@ -6,13 +6,10 @@ from __future__ import annotations
 import codecs
 import csv
 
-from models import User
 from services.registry.bulk_import import (
     CSV_COLUMNS,
     REQUIRED_CSV_COLUMNS,
-    ImportReport,
     RowProblem,
-    import_beneficiaries,
 )
 
 # --- CSV files ----------------------------------------------------------------------------------------------------
@@ -91,7 +88,3 @@ def read_beneficiary_csv(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowPr
     return records, problems
 
 
-def import_beneficiary_csv(raw: bytes, *, actor: User | None = None, dry_run: bool = False) -> ImportReport:
-    """Import a roster CSV (UTF-8, UTF-8 with BOM or GB18030): every problem reported, or every row upserted."""
-    records, problems = read_beneficiary_csv(raw)
-    return import_beneficiaries(records, actor=actor, dry_run=dry_run, problems=problems)

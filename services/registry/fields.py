@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from datetime import date
 
 from pypinyin import Style, lazy_pinyin
 from stdnum.cn import ric
 
 from models.enums import BENEFICIARY_CATEGORIES, RISK_TIERS
-from services.errors import Invalid
-from services.geo import check_wgs84
+from services.geo import is_latitude, is_longitude
+from services.validation import FieldProblem
 
 MAX_NAME_LENGTH = 64
 MAX_ADDRESS_LENGTH = 255
@@ -29,22 +28,21 @@ _SURNAME_INITIALS = {
     "召": "s", "种": "c", "繁": "p", "秘": "b",
 }
 _GENDERS = {"male": "male", "m": "male", "男": "male", "female": "female", "f": "female", "女": "female"}
-_CATEGORY_SEPARATORS = re.compile(r"[;；、]")
+# One rule for every way categories arrive as text (CSV and XLSX rosters alike): any of these separates them.
+CATEGORY_SEPARATORS = re.compile(r"[;；、,，/]")
+# Words counties write for a category beside the registry's own labels (低保户 for 低保).
+CATEGORY_ALIASES = {
+    "低保户": "dibao", "低保对象": "dibao", "城乡低保": "dibao", "特困人员": "tekun", "特困供养": "tekun",
+    "特困供养人员": "tekun", "五保": "tekun", "五保户": "tekun", "低保边缘户": "dibao_edge", "边缘户": "dibao_edge",
+    "事实孤儿": "unsupported_child", "残疾": "disabled", "残疾人员": "disabled", "独居": "elderly_alone",
+    "空巢老人": "elderly_alone", "留守": "left_behind_elderly",
+}
 _DATE_PATTERNS = (
     re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
 )
 _EXCEL_SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+?\d+")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,}")
-
-
-class FieldProblem(Exception):
-    """A refused field value: a stable code for programs and a message for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --- pinyin initials -------------------------------------------------------------------------------------------
@@ -148,7 +146,7 @@ def parse_date(value) -> date | None:
 
 
 def _category_lookup() -> dict[str, str]:
-    lookup = {}
+    lookup = dict(CATEGORY_ALIASES)
     for code, labels in BENEFICIARY_CATEGORIES.items():
         lookup[code] = code
         lookup[labels["zh"]] = code
@@ -160,10 +158,13 @@ _CATEGORIES_BY_NAME = _category_lookup()
 
 
 def parse_categories(value) -> list[str]:
-    """Category codes from a list, or from text separated by ; ； or 、 — codes or Chinese labels (低保)."""
-    pieces = _CATEGORY_SEPARATORS.split(value) if isinstance(value, str) else list(value or ())
+    """Category codes from a list, or from text split by CATEGORY_SEPARATORS.
+
+    Each piece is a code, a label (低保) or a county's wording of it (低保户).
+    """
+    pieces = CATEGORY_SEPARATORS.split(value) if isinstance(value, str) else list(value or ())
     codes, unknown = [], []
-    for piece in (clean_text(piece) for piece in pieces):
+    for piece in (unicodedata.normalize("NFKC", clean_text(piece)) for piece in pieces):
         if not piece:
             continue
         code = _CATEGORIES_BY_NAME.get(piece) or _CATEGORIES_BY_NAME.get(piece.lower())
@@ -219,10 +220,8 @@ def parse_home_location(latitude, longitude) -> tuple[float | None, float | None
         raise FieldProblem("coordinate_pair", "经纬度须同时填写或同时留空")
     if lat is None:
         return None, None
-    try:
-        check_wgs84(lat, lon)
-    except Invalid:
-        raise FieldProblem("coordinate_range", f"坐标 {lat}, {lon} 超出范围（纬度 ±90，经度 ±180）") from None
+    if not (is_latitude(lat) and is_longitude(lon)):
+        raise FieldProblem("coordinate_range", f"坐标 {lat}, {lon} 超出范围（纬度 ±90，经度 ±180）")
     return lat, lon
 
 
@@ -253,20 +252,5 @@ def bounded_text(value, limit: int, label: str) -> str:
     return text
 
 
-class FieldChecker:
-    """Runs field checks, keeping every problem instead of stopping at the first."""
-
-    def __init__(self):
-        self.problems: list[tuple[str, FieldProblem]] = []
-
-    def run(self, key: str, check: Callable, *args):
-        try:
-            return check(*args)
-        except FieldProblem as problem:
-            self.problems.append((key, problem))
-            return None
-
-    def refuse(self, key: str, code: str, message: str) -> None:
-        self.problems.append((key, FieldProblem(code, message)))
 
 

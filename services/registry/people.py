@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +18,6 @@ from services.errors import Invalid, NotFound
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_reveal_id_number, ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
-    FieldChecker,
     birth_date_from_id_number,
     bounded_text,
     clean_text,
@@ -31,41 +32,58 @@ from services.registry.fields import (
     parse_risk_tier,
     validate_id_number,
 )
+from services.validation import FieldErrors
 
 # --- the admin's form ---------------------------------------------------------------------------------------------
 
 
-def _resolve(data: Mapping, key: str, model, checker: FieldChecker):
-    """The row given as data[key] (an object) or data[key + '_id'] (its id); None when neither or blank."""
-    if data.get(key) is not None:
-        return data[key]
-    row_id = data.get(f"{key}_id")
-    if row_id in (None, ""):
-        return None
-    try:
-        row = db.session.get(model, int(row_id))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        checker.refuse(key, "unknown", "不存在")
-    return row
+class Unchanged(Enum):
+    """The value of a BeneficiaryChanges field that is not given: the person's current value stays."""
+
+    UNCHANGED = "unchanged"
 
 
-def _given(data: Mapping, key: str) -> bool:
-    return key in data or f"{key}_id" in data
+UNCHANGED = Unchanged.UNCHANGED
 
 
-def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User | None) -> Beneficiary:
+@dataclass(frozen=True)
+class BeneficiaryChanges:
+    """What to set on a person, as given; save_beneficiary checks and normalises every value.
+
+    A field left UNCHANGED keeps the current value on edit; on creation name, id_number, categories and
+    station are required and the others take their defaults. A blank gender or birth date is taken from the
+    ID number.
+    """
+
+    name: str | None | Unchanged = UNCHANGED
+    id_number: str | None | Unchanged = UNCHANGED
+    gender: str | None | Unchanged = UNCHANGED  # male/female, or 男/女
+    birth_date: date | str | None | Unchanged = UNCHANGED  # a date, or text such as 1950年3月1日
+    categories: tuple[str, ...] | Unchanged = UNCHANGED  # codes or Chinese labels
+    station: Station | None | Unchanged = UNCHANGED
+    service_point: ServicePoint | None | Unchanged = UNCHANGED
+    address: str | None | Unchanged = UNCHANGED
+    home_latitude: float | None | Unchanged = UNCHANGED  # WGS-84; both or neither
+    home_longitude: float | None | Unchanged = UNCHANGED
+    phone: str | None | Unchanged = UNCHANGED
+    risk_tier: str | None | Unchanged = UNCHANGED
+    status: str | Unchanged = UNCHANGED
+
+    def given(self) -> dict:
+        """The fields that are not UNCHANGED, by name."""
+        return {item.name: getattr(self, item.name) for item in fields(self)
+                if getattr(self, item.name) is not UNCHANGED}
+
+
+def save_beneficiary(beneficiary: Beneficiary | None, changes: BeneficiaryChanges, actor: User | None) -> Beneficiary:
     """Create (beneficiary None) or edit a person from the admin's form, validate everything, audit, commit.
 
-    data keys (absent keys keep the current value on edit): name, id_number, gender (male/female/男/女),
-    birth_date (date or text), categories (codes or Chinese labels), station or station_id, service_point or
-    service_point_id, address, home_latitude, home_longitude, phone, risk_tier, status. A blank gender or
-    birth date is taken from the ID number. Raises Invalid with every refused field in .fields.
+    Raises Invalid with every refused field in .fields.
     """
     ensure_can_edit_registry(actor)
     creating = beneficiary is None
-    checker = FieldChecker()
+    data = changes.given()
+    checker = FieldErrors("服务对象信息有误", code="beneficiary_invalid")
     values = {}
     if creating or "name" in data:
         values["name"] = checker.run("name", parse_name, data.get("name"))
@@ -95,29 +113,25 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
         if data["status"] in BENEFICIARY_STATUSES:
             values["status"] = data["status"]
         else:
-            checker.refuse("status", "status", "状态无效")
-    if creating or _given(data, "station"):
-        values["station"] = _resolve(data, "station", Station, checker)
-        if values["station"] is None and not any(key == "station" for key, _ in checker.problems):
-            checker.refuse("station", "missing", "请选择社工站")
-    if _given(data, "service_point"):
-        values["service_point"] = _resolve(data, "service_point", ServicePoint, checker)
+            checker.add("status", "状态无效", "status")
+    if creating or "station" in data:
+        values["station"] = data.get("station")
+        if values["station"] is None:
+            checker.add("station", "请选择社工站", "missing")
+    if "service_point" in data:
+        values["service_point"] = data["service_point"]
     _check_service_point_belongs(beneficiary, values, checker)
     if values.get("id_number") and _id_number_taken(values["id_number"], beneficiary):
-        checker.refuse("id_number", "id_number_taken", "该身份证号已登记")
-    if checker.problems:
-        fields = {}
-        for key, problem in checker.problems:
-            fields.setdefault(key, []).append(problem.message)
-        raise Invalid("服务对象信息有误", code="beneficiary_invalid", fields=fields)
+        checker.add("id_number", "该身份证号已登记", "id_number_taken")
+    checker.raise_if_any()
     return _write_beneficiary(beneficiary, values, actor)
 
 
-def _check_service_point_belongs(beneficiary: Beneficiary | None, values: dict, checker: FieldChecker) -> None:
+def _check_service_point_belongs(beneficiary: Beneficiary | None, values: dict, checker: FieldErrors) -> None:
     station = values.get("station", beneficiary.station if beneficiary else None)
     point = values.get("service_point", beneficiary.service_point if beneficiary else None)
     if station is not None and point is not None and point.station_id != station.id:
-        checker.refuse("service_point", "service_point_station", f"服务点“{point.name}”不属于{station.name}")
+        checker.add("service_point", f"服务点“{point.name}”不属于{station.name}", "service_point_station")
 
 
 def _id_number_taken(number: str, beneficiary: Beneficiary | None) -> bool:

@@ -44,7 +44,6 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0"
 # Dropped before comparing headers, so 乡镇(街道), 乡镇（街道）, 乡镇/街道 and 乡镇 街道 are one header.
 _HEADER_NOISE = re.compile(r"[\s()\[\]/\\、_\-·.:：*＊]")
-_CATEGORY_SEPARATORS = re.compile(r"[、，,;；/]")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
 # Import field → the headers meaning it, compared after NFKC, lower-casing and dropping _HEADER_NOISE.
@@ -72,15 +71,6 @@ FIELD_LABELS = {
     "village": "村/社区", "address": "地址", "phone": "联系电话", "lon": "经度", "lat": "纬度", "gender": "性别",
     "birth_date": "出生日期", "risk_tier": "风险等级",
 }
-# Words counties write for a category beside the registry's own labels (低保户 for 低保).
-CATEGORY_ALIASES = {
-    "低保户": "dibao", "低保对象": "dibao", "城乡低保": "dibao", "特困人员": "tekun", "特困供养": "tekun",
-    "特困供养人员": "tekun", "五保": "tekun", "五保户": "tekun", "低保边缘户": "dibao_edge", "边缘户": "dibao_edge",
-    "事实孤儿": "unsupported_child", "残疾": "disabled", "残疾人员": "disabled", "独居": "elderly_alone",
-    "空巢老人": "elderly_alone", "留守": "left_behind_elderly",
-}
-
-
 def normalise_header(value) -> str:
     """A header cell reduced for comparison: 乡镇（街道） → 乡镇街道, ' 身份证号码* ' → 身份证号码."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value)).lower()
@@ -124,12 +114,6 @@ def _text(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def _categories(value) -> list[str]:
-    """Category pieces for the import core, which knows the codes and labels; county wordings mapped first."""
-    pieces = [piece.strip() for piece in _CATEGORY_SEPARATORS.split(_text(value))]
-    return [CATEGORY_ALIASES.get(piece, piece) for piece in pieces if piece]
-
-
 def _cell(row: tuple, column: int | None):
     if column is None or column >= len(row):
         return None
@@ -165,7 +149,7 @@ def _sheet_rows(rows: Iterator[tuple], header: RosterHeader, problems: list[RowP
         if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
             problems.append(_numeric_id_problem(line, header.labels["id_number"], raw_id))
         values["id_number"] = _text(raw_id)
-        values["categories"] = _categories(_cell(row, columns.get("categories")))
+        values["categories"] = _text(_cell(row, columns.get("categories")))
         for field in ("village", "address", "phone", "gender", "risk_tier"):
             if field in columns:
                 values[field] = _text(_cell(row, columns[field]))

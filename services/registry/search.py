@@ -13,9 +13,6 @@ schedules).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -26,8 +23,8 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import Beneficiary, User, Visit, utcnow
 from models.enums import BeneficiaryStatus
-from services.errors import Invalid
 from services.geo import distance_m
+from services.pagination import decode_cursor, encode_cursor, split_page
 from services.permissions import scope_beneficiaries
 from services.reporting.coverage import DueStatus, due_beneficiaries_query, due_statuses, due_statuses_of, urgency_key
 from services.reporting.schedules import local_date
@@ -36,8 +33,6 @@ NAME_ORDER = "name"
 NEAR_ORDER = "near"
 DUE_ORDER = "due"
 DUE_NEAR_ORDER = "due_near"
-# Degrees of latitude to metres; only the ordering uses it, the reported distance is haversine.
-_METRES_PER_DEGREE = 111_195.0
 
 
 @dataclass(frozen=True)
@@ -63,38 +58,6 @@ def age_on(birth_date: date | None, today: date) -> int | None:
         return None
     had_birthday = (today.month, today.day) >= (birth_date.month, birth_date.day)
     return today.year - birth_date.year - (0 if had_birthday else 1)
-
-
-def encode_cursor(order: str, key: list) -> str:
-    """An opaque cursor carrying the sort order and the sort key of the last item of a page."""
-    raw = json.dumps({"order": order, "key": key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, order: str, key_types: tuple[type, ...]) -> list:
-    """The sort key a cursor carries; a forged, damaged or other-order cursor is a 422."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key = payload["key"]
-        valid = (
-            payload["order"] == order
-            and isinstance(key, list)
-            and len(key) == len(key_types)
-            and all(_is_instance(value, wanted) for value, wanted in zip(key, key_types, strict=True))
-        )
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        valid = False
-    if not valid:
-        raise Invalid("分页游标无效，请从第一页重新加载", code="invalid_cursor",
-                      fields={"cursor": ["invalid or does not match this query"]})
-    return key
-
-
-def _is_instance(value, wanted: type) -> bool:
-    if wanted is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return isinstance(value, wanted) and not isinstance(value, bool)
 
 
 def _name_matches(q: str):
@@ -165,9 +128,7 @@ def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float,
         statement = statement.where(tuple_(*key_columns) > tuple_(*decode_cursor(cursor, order, key_types)))
     statement = statement.order_by(*key_columns).limit(limit + 1)
 
-    rows = db.session.execute(statement).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    rows, has_more = split_page(db.session.execute(statement).all(), limit)
     next_cursor = encode_cursor(order, list(rows[-1][key_start:])) if has_more else None
 
     people = [row[0] for row in rows]

@@ -1,4 +1,7 @@
-"""Who is due a visit, who is overdue, and how much of the registry is covered — all as SQL aggregates.
+"""Who is due a visit, who is overdue, and how much of the registry is covered.
+
+Schedules are read from the state kept on each person's row (services.reporting.schedule_state), and
+"served in a range" is an EXISTS on an indexed column, so no figure costs visits × people.
 
 What counts as a visit to a person: an APPROVED visit of a kind that is about that one person —
 home_visit 入户走访, case_service 个案服务 and care_call 电话/视频探访 (the national guidance counts phone
@@ -8,7 +11,8 @@ and rejected ones count for nothing.
 
 Per active beneficiary:
 - required interval: see services.schedules;
-- last approved visit: the latest started_at of a counting visit, up to `as_of`;
+- last approved visit: the latest started_at of a counting visit (the kept state: as approved now;
+  `as_of` only sets the day that overdue days count to);
 - next due date: the local date of that visit plus the interval; a person never visited is due from
   the day they were registered (every registered person must be served, the sooner the better);
 - days overdue: as_of's local date minus the next due date (positive when overdue);
@@ -18,84 +22,49 @@ Per active beneficiary:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 
 from extensions import db
-from models import Beneficiary, BeneficiaryCategory, Region, ServicePoint, Station, User, Visit
+from models import Beneficiary, Region, ServicePoint, Station, User, Visit
 from models.enums import KINDS_WITH_BENEFICIARY, BeneficiaryStatus, VisitStatus
 from services.permissions import scope_beneficiaries, station_ids_in_scope
 from services.reporting.schedules import (
-    FALLBACK_CATEGORY,
-    category_interval_case,
-    category_intervals,
     date_of_day_number,
     day_number,
     local_date,
-    local_day_of,
-    risk_tier_interval_case,
 )
 
 # Kinds of visit that count as a visit to the person (see the module docstring).
 COUNTING_KINDS = KINDS_WITH_BENEFICIARY
 
 
-def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
-                      intervals: dict[str, int] | None = None, *,
-                      beneficiary_ids: Collection[int] | None = None) -> Subquery:
-    """One row per active beneficiary (optionally of some stations, or only some people) with their schedule.
+def pending_visits_of(beneficiary_id_column):
+    """SQL: how many counting visits to the person await review (a correlated count on a small partial index)."""
+    return (
+        select(func.count(Visit.id))
+        .where(Visit.beneficiary_id == beneficiary_id_column, Visit.status == VisitStatus.SUBMITTED,
+               Visit.kind.in_(COUNTING_KINDS))
+        .scalar_subquery()
+    )
 
-    Columns: beneficiary_id, station_id, interval_days, last_approved_at, next_due_day (a day number,
-    see services.reporting.schedules.day_number), pending_visits. Two GROUP BY subqueries, no per-person work.
-    `beneficiary_ids` narrows the aggregation itself to those people (one page of a list), so a page
-    does not pay for the whole registry.
+
+def schedule_columns(today: int) -> tuple:
+    """The schedule of each Beneficiary row, read from its kept state (services.reporting.schedule_state).
+
+    (interval_days, last_approved_at, next_due_day, days_overdue, pending_visits), labelled; `today` is
+    the day number the overdue days count to.
     """
-    intervals = intervals if intervals is not None else category_intervals()
-    by_category = (
-        select(BeneficiaryCategory.beneficiary_id,
-               func.min(category_interval_case(BeneficiaryCategory.category, intervals)).label("days"))
-        .group_by(BeneficiaryCategory.beneficiary_id)
-        .subquery("category_interval")
+    return (
+        Beneficiary.schedule_interval_days.label("interval_days"),
+        Beneficiary.last_approved_visit_at.label("last_approved_at"),
+        Beneficiary.next_due_day.label("next_due_day"),
+        (today - Beneficiary.next_due_day).label("days_overdue"),
+        pending_visits_of(Beneficiary.id).label("pending_visits"),
     )
-    visits = (
-        select(Visit.beneficiary_id,
-               func.max(case((Visit.status == VisitStatus.APPROVED, Visit.started_at))).label("last_approved_at"),
-               func.count(case((Visit.status == VisitStatus.SUBMITTED, Visit.id))).label("pending_visits"))
-        .where(Visit.kind.in_(COUNTING_KINDS), Visit.beneficiary_id.is_not(None),
-               Visit.status.in_((VisitStatus.APPROVED, VisitStatus.SUBMITTED)), Visit.started_at <= as_of)
-        .group_by(Visit.beneficiary_id)
-    )
-    people = select(Beneficiary.id).where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
-    if station_ids is not None:
-        people = people.where(Beneficiary.station_id.in_(station_ids))
-        visits = visits.where(Visit.beneficiary_id.in_(people))
-    if beneficiary_ids is not None:
-        visits = visits.where(Visit.beneficiary_id.in_(list(beneficiary_ids)))
-    visits = visits.subquery("last_visit")
-
-    category_days = func.coalesce(by_category.c.days, intervals[FALLBACK_CATEGORY])
-    risk_days = risk_tier_interval_case(Beneficiary.risk_tier)
-    # CASE instead of LEAST/min(): one spelling for both databases; a NULL tier compares false.
-    interval_days = case((risk_days < category_days, risk_days), else_=category_days)
-    next_due_day = func.coalesce(local_day_of(visits.c.last_approved_at, as_of) + interval_days,
-                                 local_day_of(Beneficiary.created_at, as_of))
-    statement = (
-        select(Beneficiary.id.label("beneficiary_id"), Beneficiary.station_id,
-               interval_days.label("interval_days"), visits.c.last_approved_at,
-               next_due_day.label("next_due_day"),
-               func.coalesce(visits.c.pending_visits, 0).label("pending_visits"))
-        .outerjoin(by_category, by_category.c.beneficiary_id == Beneficiary.id)
-        .outerjoin(visits, visits.c.beneficiary_id == Beneficiary.id)
-        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
-    )
-    if station_ids is not None:
-        statement = statement.where(Beneficiary.station_id.in_(station_ids))
-    if beneficiary_ids is not None:
-        statement = statement.where(Beneficiary.id.in_(list(beneficiary_ids)))
-    return statement.subquery("schedule")
 
 
 @dataclass(frozen=True)
@@ -119,28 +88,21 @@ class DueStatus:
         return self.pending_visits > 0
 
 
-def urgency_key(schedule_columns) -> tuple:
+def urgency_key(schedule) -> tuple:
     """SQL sort key of the due lists: people with no visit awaiting review first, then the earliest next due day.
 
-    `schedule_columns` is anything with the schedule's `pending_visits` and `next_due_day` columns
-    (a schedule_subquery's `.c`, or the `selected_columns` of due_beneficiaries_query).
+    `schedule` is anything with the schedule's `pending_visits` and `next_due_day` columns (the
+    `selected_columns` of due_beneficiaries_query).
     """
-    return case((schedule_columns.pending_visits > 0, 1), else_=0), schedule_columns.next_due_day
+    return case((schedule.pending_visits > 0, 1), else_=0), schedule.next_due_day
 
 
-def _people_with_schedule(user: User, as_of: datetime) -> tuple[Select, Subquery, int]:
-    """The user's scoped people joined to their schedule, selected in the row shape due_statuses() reads.
-
-    Returns the statement, the schedule subquery (to filter and order on) and today's day number.
-    """
-    schedule = schedule_subquery(as_of, station_ids_in_scope(user))
+def _people_with_schedule(user: User, as_of: datetime) -> tuple[Select, int]:
+    """The user's scoped active people with their schedule, in the row shape due_statuses() reads; and today."""
     today = day_number(local_date(as_of))
-    statement = (
-        select(Beneficiary, schedule.c.interval_days, schedule.c.last_approved_at, schedule.c.next_due_day,
-               (today - schedule.c.next_due_day).label("days_overdue"), schedule.c.pending_visits)
-        .join(schedule, schedule.c.beneficiary_id == Beneficiary.id)
-    )
-    return statement, schedule, today
+    statement = scope_beneficiaries(
+        select(Beneficiary, *schedule_columns(today)).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
+    return statement, today
 
 
 def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0,
@@ -149,21 +111,22 @@ def due_beneficiaries_query(user: User, as_of: datetime, *, within_days: int = 0
 
     For `GET /api/v1/beneficiaries?due=1`: a worker gets their station's people, a supervisor their
     stations', an admin everyone. Rows are (Beneficiary, interval_days, last_approved_at, next_due_day,
-    days_overdue, pending_visits); turn them into DueStatus with `due_statuses(rows)`.
+    days_overdue, pending_visits); turn them into DueStatus with `due_statuses(rows)`. The schedule is
+    the kept state, so `as_of` only sets the day counted to ("today").
 
     Order: people with no visit awaiting review first, then the earliest next due day (the most
     overdue), then id — or, when `near=(lat, lon)` (WGS-84) is given, the nearest home first (people
     without a home location last), then that same urgency. The order always ends with Beneficiary.id,
     so the statement can be paginated by the caller.
     """
-    statement, schedule, today = _people_with_schedule(user, as_of)
-    statement = statement.where(schedule.c.next_due_day <= today + within_days)
-    urgency = urgency_key(schedule.c)
+    statement, today = _people_with_schedule(user, as_of)
+    statement = statement.where(Beneficiary.next_due_day <= today + within_days)
+    urgency = urgency_key(statement.selected_columns)
     if near is not None:
         statement = statement.order_by(Beneficiary.home_latitude.is_(None), _squared_distance(near), *urgency)
     else:
         statement = statement.order_by(*urgency)
-    return scope_beneficiaries(statement.order_by(Beneficiary.id), user)
+    return statement.order_by(Beneficiary.id)
 
 
 def _squared_distance(near: tuple[float, float]):
@@ -188,18 +151,16 @@ def due_statuses(rows) -> list[DueStatus]:
 def due_statuses_of(beneficiaries: Sequence[Beneficiary], as_of: datetime) -> dict[int, DueStatus]:
     """Where each of these active people stands against their schedule as of a moment, by id.
 
-    One query (plus the category intervals) however many people: for the items of a list page, which
-    show their schedule whether or not they are due. Closed people have no schedule and are left out.
+    One query however many people: for the items of a list page, which show their schedule whether or
+    not they are due. Closed people have no schedule and are left out.
     """
     if not beneficiaries:
         return {}
     by_id = {beneficiary.id: beneficiary for beneficiary in beneficiaries}
-    schedule = schedule_subquery(as_of, beneficiary_ids=list(by_id))
     today = day_number(local_date(as_of))
     rows = db.session.execute(
-        select(schedule.c.beneficiary_id, schedule.c.interval_days, schedule.c.last_approved_at,
-               schedule.c.next_due_day, (today - schedule.c.next_due_day).label("days_overdue"),
-               schedule.c.pending_visits)
+        select(Beneficiary.id, *schedule_columns(today))
+        .where(Beneficiary.id.in_(list(by_id)), Beneficiary.status == BeneficiaryStatus.ACTIVE)
     )
     statuses = due_statuses((by_id[beneficiary_id], *columns) for beneficiary_id, *columns in rows)
     return {status.beneficiary.id: status for status in statuses}
@@ -207,10 +168,10 @@ def due_statuses_of(beneficiaries: Sequence[Beneficiary], as_of: datetime) -> di
 
 def most_overdue(user: User, as_of: datetime, limit: int = 10) -> list[DueStatus]:
     """The user's scoped people most overdue for a visit (overdue only, the longest first)."""
-    statement, schedule, today = _people_with_schedule(user, as_of)
+    statement, today = _people_with_schedule(user, as_of)
     statement = (
-        statement.where(schedule.c.next_due_day < today)
-        .order_by(schedule.c.next_due_day, Beneficiary.id)
+        statement.where(Beneficiary.next_due_day < today)
+        .order_by(Beneficiary.next_due_day, Beneficiary.id)
         .limit(limit)
     )
     return due_statuses(db.session.execute(statement))
@@ -230,26 +191,28 @@ class StationCoverage:
         return self.covered / self.active if self.active else None
 
 
-def covered_flag(schedule: Subquery, as_of: datetime):
-    """SQL: 1 when the schedule row's person was visited (approved) within their required period, else 0."""
+def covered_flag(as_of: datetime):
+    """SQL: 1 when the Beneficiary row's person was visited (approved) within their required period, else 0."""
     today = day_number(local_date(as_of))
-    return case((and_(schedule.c.last_approved_at.is_not(None), schedule.c.next_due_day >= today), 1), else_=0)
+    covered = and_(Beneficiary.last_approved_visit_at.is_not(None), Beneficiary.next_due_day >= today)
+    return case((covered, 1), else_=0)
 
 
 def station_coverage(user: User, as_of: datetime) -> list[StationCoverage]:
-    """Schedule coverage of every station in the user's scope, by station code (one query)."""
+    """Schedule coverage of every station in the user's scope, by station code (two grouped reads, no visits)."""
     station_ids = station_ids_in_scope(user)
-    schedule = schedule_subquery(as_of, station_ids)
-    statement = (
-        select(Station.id, Station.name, func.count(schedule.c.beneficiary_id),
-               func.coalesce(func.sum(covered_flag(schedule, as_of)), 0))
-        .outerjoin(schedule, schedule.c.station_id == Station.id)
-        .group_by(Station.id, Station.code, Station.name)
-        .order_by(Station.code)
+    people = (
+        select(Beneficiary.station_id, func.count(Beneficiary.id), func.sum(covered_flag(as_of)))
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
+        .group_by(Beneficiary.station_id)
     )
+    stations = select(Station.id, Station.name).order_by(Station.code)
     if station_ids is not None:
-        statement = statement.where(Station.id.in_(station_ids))
-    return [StationCoverage(*row) for row in db.session.execute(statement)]
+        people = people.where(Beneficiary.station_id.in_(station_ids))
+        stations = stations.where(Station.id.in_(station_ids))
+    figures = {station_id: (active, covered or 0) for station_id, active, covered in db.session.execute(people)}
+    return [StationCoverage(station_id, name, *figures.get(station_id, (0, 0)))
+            for station_id, name in db.session.execute(stations)]
 
 
 @dataclass(frozen=True)
@@ -278,21 +241,26 @@ def villages_in_scope(station_ids: Select | None) -> Select:
 def village_coverage(user: User) -> Ratio:
     """The first 100% coverage: villages/communities with a service point ÷ all villages in the user's scope."""
     villages = villages_in_scope(station_ids_in_scope(user)).subquery()
-    with_point = select(ServicePoint.region_id).where(ServicePoint.region_id.is_not(None))
-    statement = select(func.count(villages.c.id),
-                       func.count(case((villages.c.id.in_(with_point), villages.c.id))))
+    with_point = exists().where(ServicePoint.region_id == villages.c.id)
+    statement = select(func.count(villages.c.id), func.count(case((with_point, villages.c.id))))
     whole, part = db.session.execute(statement).one()
     return Ratio(part=part, whole=whole)
 
 
+def served_in_range(start: datetime, end: datetime, *extra_conditions):
+    """SQL: whether the Beneficiary row's person is named on an approved visit started in [start, end).
+
+    A correlated EXISTS on the partial index of approved visits by person and start time: one index probe
+    per person, never a subquery over all visits held in memory.
+    """
+    return exists().where(Visit.beneficiary_id == Beneficiary.id, Visit.status == VisitStatus.APPROVED,
+                          Visit.started_at >= start, Visit.started_at < end, *extra_conditions)
+
+
 def registry_coverage(user: User, start: datetime, end: datetime) -> Ratio:
     """The second 100% coverage: active registered people with an approved visit in [start, end) ÷ all active."""
-    served = select(Visit.beneficiary_id).where(Visit.status == VisitStatus.APPROVED, Visit.started_at >= start,
-                                                Visit.started_at < end, Visit.beneficiary_id.is_not(None))
-    statement = scope_beneficiaries(
-        select(func.count(Beneficiary.id), func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
-        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE),
-        user,
-    )
-    whole, part = db.session.execute(statement).one()
+    active = scope_beneficiaries(
+        select(func.count(Beneficiary.id)).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
+    served = active.where(served_in_range(start, end))
+    whole, part = db.session.execute(select(active.scalar_subquery(), served.scalar_subquery())).one()
     return Ratio(part=part, whole=whole)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from extensions import db
 from models import Station, User, Visit, utcnow
@@ -135,7 +135,11 @@ def build_dashboard(user: User, now: datetime | None = None, overdue_limit: int 
 
 
 def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[PeriodFigures], int, datetime | None]:
-    """One query: per period submitted/approved/pending/warned, plus all pending and the oldest of them."""
+    """Two queries: per period submitted/approved/pending/warned; then all pending and the oldest of them.
+
+    The first reads only the visits received or approved since the earliest period start (two index
+    ranges); the second only the pending visits (a partial index), however many visits there are.
+    """
     columns = []
     for key in PERIODS:
         start = starts[key]
@@ -146,12 +150,10 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
             func.count(case((and_(received, Visit.status == VisitStatus.SUBMITTED), Visit.id))),
             func.count(case((and_(received, Visit.warning_count > 0), Visit.id))),
         ]
-    columns += [func.count(case((Visit.status == VisitStatus.SUBMITTED, Visit.id))),
-                func.min(case((Visit.status == VisitStatus.SUBMITTED, Visit.received_at)))]
     earliest = min(starts.values())
     statement = scope_visits(
-        select(*columns).where(or_(Visit.received_at >= earliest, Visit.reviewed_at >= earliest,
-                                   Visit.status == VisitStatus.SUBMITTED)),
+        select(*columns).where(or_(Visit.received_at >= earliest,
+                                   and_(Visit.status == VisitStatus.APPROVED, Visit.reviewed_at >= earliest))),
         user,
     )
     row = db.session.execute(statement).one()
@@ -159,25 +161,47 @@ def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[Perio
         PeriodFigures(key, starts[key], *row[index * 4:index * 4 + 4])
         for index, key in enumerate(PERIODS)
     ]
-    return periods, row[-2], row[-1]
+    pending = scope_visits(
+        select(func.count(Visit.id), func.min(Visit.received_at)).where(Visit.status == VisitStatus.SUBMITTED), user)
+    pending_total, oldest_pending = db.session.execute(pending).one()
+    return periods, pending_total, oldest_pending
 
 
 def _worker_activity(user: User, month_start: datetime, working_days: int) -> list[WorkerActivity]:
-    """Active workers of the scope with their month's figures, by station code and username (one query)."""
-    this_month = Visit.received_at >= month_start
+    """Active workers of the scope with their month's figures, by station code and username (one query).
+
+    The visits are aggregated per worker first — only those received this month or returned — and then
+    joined to the workers, instead of walking every visit of every worker.
+    """
+    station_ids = station_ids_in_scope(user)
+    # Two index ranges (received this month; returned, a small partial index), summed per worker.
+    received = (
+        select(Visit.worker_id, literal(1).label("visit"), literal(0).label("returned"),
+               case((Visit.warning_count > 0, 1), else_=0).label("warned"))
+        .where(Visit.received_at >= month_start)
+    )
+    returned = select(Visit.worker_id, literal(0), literal(1), literal(0)).where(Visit.status == VisitStatus.RETURNED)
+    if station_ids is not None:
+        # Everyone's figures would do (the join below keeps the scope's workers), but not at a city's size.
+        workers = select(User.id).where(User.role == Role.WORKER, User.station_id.in_(station_ids))
+        received, returned = received.where(Visit.worker_id.in_(workers)), returned.where(Visit.worker_id.in_(workers))
+    rows = union_all(received, returned).subquery("worker_rows")
+    figures = (
+        select(rows.c.worker_id, func.sum(rows.c.visit).label("visits"), func.sum(rows.c.returned).label("returned"),
+               func.sum(rows.c.warned).label("warned"))
+        .group_by(rows.c.worker_id)
+        .subquery("worker_figures")
+    )
     statement = (
         select(User.id, User.display_name, User.username, Station.name,
-               func.count(case((this_month, Visit.id))),
-               func.count(case((Visit.status == VisitStatus.RETURNED, Visit.id))),
-               func.count(case((and_(this_month, Visit.warning_count > 0), Visit.id))))
+               func.coalesce(figures.c.visits, 0), func.coalesce(figures.c.returned, 0),
+               func.coalesce(figures.c.warned, 0))
         .select_from(User)
         .join(Station, Station.id == User.station_id)
-        .outerjoin(Visit, and_(Visit.worker_id == User.id, or_(this_month, Visit.status == VisitStatus.RETURNED)))
+        .outerjoin(figures, figures.c.worker_id == User.id)
         .where(User.role == Role.WORKER, User.active.is_(True))
-        .group_by(User.id, User.display_name, User.username, Station.code, Station.name)
         .order_by(Station.code, User.username)
     )
-    station_ids = station_ids_in_scope(user)
     if station_ids is not None:
         statement = statement.where(User.station_id.in_(station_ids))
     return [

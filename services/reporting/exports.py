@@ -9,21 +9,12 @@ first byte, and the registry's full ID numbers only leave masked unless an admin
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
@@ -44,29 +35,16 @@ from services.audit import record_audit
 from services.errors import Invalid
 from services.localtime import time_zone
 from services.permissions import MAX_REVEAL_REASON_LENGTH, ensure_can_export_full_ids, scope_beneficiaries
+from services.reporting.tables import Column, csv_chunks, xlsx_chunks
 from services.visits.review import QueueFilters, review_queue_query
 
 BATCH_ROWS = 1000
-FILE_CHUNK_BYTES = 64 * 1024
-# Excel's limit is 1,048,576 rows a sheet, header included; bigger exports continue on another sheet.
-XLSX_ROWS_PER_SHEET = 1_048_575
 EXPORT_FORMATS = ("csv", "xlsx", "geojson")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "geojson": "application/geo+json",
 }
-# Spreadsheet programs run a CSV field starting with these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One exported column: a stable key (GeoJSON property) and the Chinese header of the sheets."""
-
-    key: str
-    header: str
-    width: int = 12
 
 
 @dataclass(frozen=True)
@@ -318,86 +296,12 @@ def _writer(export_format: str) -> Callable[[ExportTable], Iterator[bytes]]:
     return WRITERS[export_format]
 
 
-def _csv_value(value):
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+def _csv(table: ExportTable) -> Iterator[bytes]:
+    return csv_chunks([column.header for column in table.columns], (row.values for row in table.rows))
 
 
-def csv_chunks(table: ExportTable) -> Iterator[bytes]:
-    """UTF-8 with a BOM (so Excel reads the Chinese), a header row, then one chunk per batch of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([column.header for column in table.columns])
-    yield "\ufeff".encode() + buffer.getvalue().encode()
-    buffer.seek(0)
-    buffer.truncate()
-    for count, row in enumerate(table.rows, start=1):
-        writer.writerow([_csv_value(value) for value in row.values])
-        if count % BATCH_ROWS == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-def _xlsx_value(sheet, value):
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value.startswith("="):
-            # openpyxl stores any text starting with "=" as a formula; keep it text.
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            return cell
-    return value
-
-
-def _new_sheet(workbook: Workbook, table: ExportTable, number: int):
-    sheet = workbook.create_sheet(table.title if number == 1 else f"{table.title}（{number}）")
-    for index, column in enumerate(table.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in table.columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    return sheet
-
-
-def xlsx_chunks(table: ExportTable) -> Iterator[bytes]:
-    """A write-only workbook saved to a temporary file, then read back in chunks; the file is deleted at the end.
-
-    openpyxl's write-only mode keeps no rows in memory; the file is deleted even when the download is
-    abandoned (the response closes this generator).
-    """
-    handle, path = tempfile.mkstemp(prefix="zoufang-export-", suffix=".xlsx")
-    os.close(handle)
-    try:
-        workbook = Workbook(write_only=True)
-        sheets, sheet, rows_in_sheet = 1, _new_sheet(workbook, table, 1), 0
-        for row in table.rows:
-            if rows_in_sheet == XLSX_ROWS_PER_SHEET:
-                sheets += 1
-                sheet, rows_in_sheet = _new_sheet(workbook, table, sheets), 0
-            sheet.append([_xlsx_value(sheet, value) for value in row.values])
-            rows_in_sheet += 1
-        workbook.save(path)
-        with open(path, "rb") as file:
-            while chunk := file.read(FILE_CHUNK_BYTES):
-                yield chunk
-    finally:
-        os.unlink(path)
+def _xlsx(table: ExportTable) -> Iterator[bytes]:
+    return xlsx_chunks(table.title, table.columns, (row.values for row in table.rows))
 
 
 def _json_value(value):
@@ -423,7 +327,7 @@ def geojson_chunks(table: ExportTable) -> Iterator[bytes]:
     yield ("".join(parts) + "\n]}\n").encode()
 
 
-WRITERS = {"csv": csv_chunks, "xlsx": xlsx_chunks, "geojson": geojson_chunks}
+WRITERS = {"csv": _csv, "xlsx": _xlsx, "geojson": geojson_chunks}
 
 __all__ = [
     "BENEFICIARY_COLUMNS", "BeneficiaryExportFilters", "EXPORT_FORMATS", "ExportFile", "VISIT_COLUMNS",

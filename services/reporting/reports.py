@@ -14,13 +14,11 @@ narrowed to one region — a city, a county or a township/station — by its cod
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from extensions import db
@@ -30,6 +28,7 @@ from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
 from services.registry.stations import stations_by_code
 from services.reporting.schedules import epoch_seconds, local_midnight
+from services.reporting.tables import append_xlsx_row, csv_bytes, xlsx_bytes
 
 MAX_RANGE_DAYS = 366 * 3
 LEVEL_LABELS = {"station": "社工站", "county": "县/区", "total": "合计"}
@@ -153,7 +152,11 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
         for station_id, code, name, _township_id, _county_id, _county_code, county_name in station_info
     }
     _add_visit_figures(station_rows, approved)
-    _add_registry_figures(station_rows, station_ids, approved)
+    people = _people_figures(station_ids, approved)
+    for station_id, row in station_rows.items():
+        row.registered = people.registered.get(station_id, 0)
+        row.registered_served = people.registered_served.get(station_id, 0)
+        row.people_served = people.served_by_station.get(station_id, 0)
     _add_village_figures(station_rows, station_info)
 
     county_rows: dict[int | None, ReportRow] = {}
@@ -164,7 +167,9 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     total = ReportRow("total", region.code if region else "", region.name if region else "合计")
     for row in county_rows.values():
         total.add(row)
-    _set_people_served(county_rows, total, approved)
+    for county_id, row in county_rows.items():
+        row.people_served = people.served_by_county.get(county_id, 0)
+    total.people_served = people.served_in_total
     return Report(start=start, end=end, region=region, stations=list(station_rows.values()),
                   counties=list(county_rows.values()), total=total)
 
@@ -182,7 +187,11 @@ def _region_for(code: str) -> Region:
 
 
 def _add_visit_figures(rows: dict, approved) -> None:
-    """Per-station sums and counts of approved visits by kind, duty hours and distinct people (one query)."""
+    """Per-station sums and counts of approved visits by kind and duty hours (one query, hashed by station).
+
+    Distinct people are counted apart (_people_figures): a DISTINCT among these sums would make the
+    database sort every approved visit of the range.
+    """
     duration = epoch_seconds(Visit.ended_at) - epoch_seconds(Visit.started_at)
     columns = [func.count(Visit.id)]
     for kind in COUNTED_KINDS:
@@ -190,31 +199,15 @@ def _add_visit_figures(rows: dict, approved) -> None:
         columns.append(func.coalesce(func.sum(case((Visit.kind == kind, counted), else_=0)), 0))
     for kind in sorted(DUTY_KINDS):
         columns.append(func.coalesce(func.sum(case((Visit.kind == kind, duration), else_=0)), 0))
-    columns.append(func.count(func.distinct(Visit.beneficiary_id)))
     statement = select(Visit.station_id, *columns).where(approved).group_by(Visit.station_id)
     for station_id, visits, *figures in db.session.execute(statement):
         row = rows[station_id]
         row.approved_visits = visits
-        counts, duty_seconds = figures[:len(COUNTED_KINDS)], figures[len(COUNTED_KINDS):-1]
+        counts, duty_seconds = figures[:len(COUNTED_KINDS)], figures[len(COUNTED_KINDS):]
         for field_name, value in zip(COUNTED_KINDS.values(), counts, strict=True):
             setattr(row, field_name, int(value))
         for kind, seconds in zip(sorted(DUTY_KINDS), duty_seconds, strict=True):
             setattr(row, DUTY_HOUR_FIELDS[kind], round(float(seconds) / 3600, 2))
-        row.people_served = figures[-1]
-
-
-def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
-    """Per-station active registered people, and those of them named on an approved visit in range."""
-    served = select(Visit.beneficiary_id).where(approved, Visit.beneficiary_id.is_not(None))
-    statement = (
-        select(Beneficiary.station_id, func.count(Beneficiary.id),
-               func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
-        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE, Beneficiary.station_id.in_(station_ids))
-        .group_by(Beneficiary.station_id)
-    )
-    for station_id, registered, registered_served in db.session.execute(statement):
-        rows[station_id].registered = registered
-        rows[station_id].registered_served = registered_served
 
 
 def _add_village_figures(rows: dict, station_info) -> None:
@@ -222,9 +215,9 @@ def _add_village_figures(rows: dict, station_info) -> None:
     township_to_station = {row[3]: row[0] for row in station_info if row[3] is not None}
     if not township_to_station:
         return
-    with_point = select(ServicePoint.region_id).where(ServicePoint.region_id.is_not(None))
+    with_point = exists().where(ServicePoint.region_id == Region.id)
     statement = (
-        select(Region.parent_id, func.count(Region.id), func.count(case((Region.id.in_(with_point), Region.id))))
+        select(Region.parent_id, func.count(Region.id), func.count(case((with_point, Region.id))))
         .where(Region.level == "village", Region.parent_id.in_(list(township_to_station)))
         .group_by(Region.parent_id)
     )
@@ -234,21 +227,59 @@ def _add_village_figures(rows: dict, station_info) -> None:
         row.villages_with_point += with_service_point
 
 
-def _set_people_served(county_rows: dict, total: ReportRow, approved) -> None:
-    """Distinct people per county and in total: a person served by two stations counts once (two queries)."""
+@dataclass
+class _PeopleFigures:
+    """The report's figures about people, per level."""
+
+    registered: dict[int, int]
+    registered_served: dict[int, int]
+    served_by_station: dict[int, int]
+    served_by_county: dict[int | None, int]
+    served_in_total: int
+
+
+def _people_figures(station_ids: list[int], approved) -> _PeopleFigures:
+    """Registered people, those of them served, and distinct people served per station, county and in total.
+
+    One statement, one pass over the range's approved visits: they are reduced to distinct (station,
+    person) pairs once (a CTE), and every figure is an aggregate of those pairs or a semi-join on them.
+    A person served by two stations counts once in their county and once in the total. (The former
+    `count(CASE WHEN beneficiaries.id IN (SELECT visits.beneficiary_id ...))` degraded to people × visits
+    once the visits outgrew the memory the planner may hash them in.)
+    """
     township = aliased(Region)
-    people = func.count(func.distinct(Visit.beneficiary_id))
-    per_county = (
-        select(township.parent_id, people)
-        .select_from(Visit)
-        .join(Station, Station.id == Visit.station_id)
-        .outerjoin(township, township.id == Station.region_id)
+    # Each pair carries the person's own station and status, so "registered and served" needs no second
+    # look-up per person (a semi-join the planner cannot size on a CTE).
+    pairs = (
+        select(Visit.station_id, Visit.beneficiary_id, Beneficiary.station_id.label("home_station_id"),
+               Beneficiary.status.label("home_status"))
+        .join(Beneficiary, Beneficiary.id == Visit.beneficiary_id)
         .where(approved)
-        .group_by(township.parent_id)
+        .group_by(Visit.station_id, Visit.beneficiary_id, Beneficiary.station_id, Beneficiary.status)
+        .cte("served_pairs")
     )
-    for county_id, served in db.session.execute(per_county):
-        county_rows[county_id].people_served = served
-    total.people_served = db.session.scalar(select(people).where(approved)) or 0
+    no_key = cast(null(), Integer)
+    statement = union_all(
+        select(literal("registered"), Beneficiary.station_id, func.count(Beneficiary.id))
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE, Beneficiary.station_id.in_(station_ids))
+        .group_by(Beneficiary.station_id),
+        select(literal("registered_served"), pairs.c.home_station_id, func.count(func.distinct(pairs.c.beneficiary_id)))
+        .where(pairs.c.home_status == BeneficiaryStatus.ACTIVE, pairs.c.home_station_id.in_(station_ids))
+        .group_by(pairs.c.home_station_id),
+        select(literal("station"), pairs.c.station_id, func.count()).group_by(pairs.c.station_id),
+        select(literal("county"), township.parent_id, func.count(func.distinct(pairs.c.beneficiary_id)))
+        .select_from(pairs)
+        .join(Station, Station.id == pairs.c.station_id)
+        .outerjoin(township, township.id == Station.region_id)
+        .group_by(township.parent_id),
+        select(literal("total"), no_key, func.count(func.distinct(pairs.c.beneficiary_id))).select_from(pairs),
+    )
+    by_level: dict[str, dict] = {"registered": {}, "registered_served": {}, "station": {}, "county": {}, "total": {}}
+    for level, key, count in db.session.execute(statement):
+        by_level[level][key] = count
+    return _PeopleFigures(registered=by_level["registered"], registered_served=by_level["registered_served"],
+                          served_by_station=by_level["station"], served_by_county=by_level["county"],
+                          served_in_total=sum(by_level["total"].values()))
 
 
 # --- downloads ---------------------------------------------------------------------------------------
@@ -269,33 +300,28 @@ def report_xlsx(report: Report) -> bytes:
     for index, (title, rows, leading_headers) in enumerate(sheets):
         sheet = workbook.active if index == 0 else workbook.create_sheet()
         sheet.title = title
-        sheet.append([report.title])
-        sheet.append([*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
+        append_xlsx_row(sheet, [report.title])
+        append_xlsx_row(sheet, [*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
         for row in rows:
             leading = [row.code, row.name, row.parent_name][:len(leading_headers)]
-            sheet.append([*leading, *_figure_values(row)])
+            append_xlsx_row(sheet, [*leading, *_figure_values(row)])
         total_leading = ([report.total.code, "合计", ""] if rows else [report.total.name])[:len(leading_headers)]
-        sheet.append([*total_leading, *_figure_values(report.total)])
+        append_xlsx_row(sheet, [*total_leading, *_figure_values(report.total)])
         for column_offset, (_name, _header, number_format) in enumerate(FIGURE_COLUMNS):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=len(leading_headers) + column_offset + 1,
                                            max_col=len(leading_headers) + column_offset + 1):
                 cell.number_format = number_format
         sheet.freeze_panes = sheet.cell(row=3, column=len(leading_headers) + 1)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(workbook)
 
 
 def report_csv(report: Report) -> bytes:
     """The report as CSV in UTF-8 with a BOM (so Excel reads the Chinese): stations, counties, then the total."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)])
-    for row in [*report.stations, *report.counties, report.total]:
-        values = ["" if value is None else (round(value, 4) if isinstance(value, float) else value)
-                  for value in _figure_values(row)]
-        writer.writerow([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name, *values])
-    return buffer.getvalue().encode("utf-8-sig")
+    headers = ["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)]
+    rows = ([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name,
+             *(round(value, 4) if isinstance(value, float) else value for value in _figure_values(row))]
+            for row in [*report.stations, *report.counties, report.total])
+    return csv_bytes(headers, rows)
 
 
 def report_scopes(user: User) -> list[tuple[str, str]]:

@@ -349,7 +349,7 @@ def _clock_skew(evidence: Mapping, context: EvidenceContext) -> str:
     return "；".join(clauses)
 
 
-def _mock_location(evidence: Mapping, context: EvidenceContext) -> str:
+def _mock_location(_evidence: Mapping, context: EvidenceContext) -> str:
     return ("The phone reported a mock (simulated) location" if context.english
             else "手机报告使用了模拟定位（虚拟定位软件）")
 

@@ -12,16 +12,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from extensions import db
 from models import Beneficiary, Photo, ReviewEvent, Station, User, Visit, VisitWarning
 from models.enums import Role, VisitStatus
+from models.visit import QUEUE_RANK_SEVERITY_WEIGHT, VISIT_QUEUE_RANK
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import to_gcj02
 from services.localtime import time_zone
 from services.permissions import ensure_can_review, get_visit_for, scope_users, scope_visits, station_ids_in_scope
+from services.registry.search import decode_cursor, encode_cursor
 from services.visits.evidence import RelatedVisit, reused_visit_ids
 from services.visits.submission import revision_snapshot
 from services.visits.workflow import transition
@@ -29,16 +31,10 @@ from services.visits.workflow import transition
 MAX_BULK_VISITS = 500
 MAX_FILTER_CHOICES = 300
 DEFAULT_QUEUE_STATUS = VisitStatus.SUBMITTED
-
-# Why a visit of a bulk approval was left alone, in the words the reviewer reads.
-SKIP_REASONS = {
-    "has_warnings": "有预警",
-    "not_submitted": "不是待审核状态",
-    "own_visit": "本人参与的走访",
-    "not_found": "不存在或不在管辖范围",
-    "changed_meanwhile": "已被他人处理",
-}
-
+# The queue counts matching records up to this many and then says "more than"; an exact count of a
+# million approved visits would cost more than the page itself.
+QUEUE_COUNT_LIMIT = 1_000
+QUEUE_CURSOR_ORDER = "review_queue"
 
 @dataclass(frozen=True)
 class QueueFilters:
@@ -57,24 +53,30 @@ class QueueFilters:
 
 @dataclass
 class QueuePage:
-    """One page of the review queue."""
+    """One page of the review queue, keyset-paginated: cursors lead to the pages before and after it."""
 
     items: list[Visit]
+    # Matching records, counted up to QUEUE_COUNT_LIMIT; total_is_lower_bound when there are more.
     total: int
     page: int
     page_size: int
     # What the station and worker filters offer; None when there are too many to list (a number is typed instead).
     station_choices: list[Station] | None = None
     worker_choices: list[User] | None = None
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    total_is_lower_bound: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, ceil(self.total / self.page_size))
+        counted = max(1, ceil(self.total / self.page_size))
+        return max(counted, self.page + 1) if self.next_cursor else counted
 
 
 @dataclass
 class BulkReport:
-    """The outcome of a bulk approval: which visits were approved and how many were skipped, by reason."""
+    """The outcome of a bulk approval: the approved visit ids, and the skipped ones counted by reason code
+    (has_warnings, not_submitted, own_visit, not_found, changed_meanwhile)."""
 
     approved: list[int] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
@@ -82,14 +84,6 @@ class BulkReport:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
-
-    def summary(self) -> str:
-        """One line for the reviewer, e.g. 已通过 47 条，跳过 3 条（有预警 3 条）."""
-        text = f"已通过 {len(self.approved)} 条"
-        if self.skipped:
-            reasons = "，".join(f"{SKIP_REASONS[reason]} {count} 条" for reason, count in sorted(self.skipped.items()))
-            text += f"，跳过 {self.skipped_total} 条（{reasons}）"
-        return text
 
 
 @dataclass(frozen=True)
@@ -175,10 +169,11 @@ def review_queue_query(user: User, filters: QueueFilters | None = None) -> Selec
         statement = statement.where(Visit.received_at >= _start_of_local_day(filters.received_from))
     if filters.received_to is not None:
         statement = statement.where(Visit.received_at < _start_of_local_day(filters.received_to + timedelta(days=1)))
+    # On the queue's rank (negative exactly when a visit has warnings), so the queue indexes also count them.
     if filters.has_warnings is True:
-        statement = statement.where(Visit.warning_count > 0)
+        statement = statement.where(VISIT_QUEUE_RANK < 0)
     elif filters.has_warnings is False:
-        statement = statement.where(Visit.warning_count == 0)
+        statement = statement.where(VISIT_QUEUE_RANK == 0)
     if filters.warning_code:
         statement = statement.where(
             exists().where(and_(VisitWarning.visit_id == Visit.id, VisitWarning.code == filters.warning_code))
@@ -195,9 +190,16 @@ def review_queue_query(user: User, filters: QueueFilters | None = None) -> Selec
                 )
             )
         )
-    return statement.order_by(
-        Visit.warning_severity.desc(), Visit.warning_count.desc(), Visit.received_at.asc(), Visit.id.asc()
-    )
+    return statement.order_by(*_queue_key())
+
+
+def _queue_key() -> tuple:
+    """The queue's order as ascending columns (warned first: severity, then count; then oldest received).
+
+    VISIT_QUEUE_RANK folds "severity desc, count desc" into one ascending value so that the whole key is
+    one row value, which keyset pages compare and the ix_visits_queue indexes serve as a range.
+    """
+    return VISIT_QUEUE_RANK, Visit.received_at, Visit.id
 
 
 def next_to_review(reviewer: User) -> int | None:
@@ -211,10 +213,25 @@ def next_to_review(reviewer: User) -> int | None:
     return db.session.scalar(statement.with_only_columns(Visit.id).limit(1))
 
 
-def review_queue_page(user: User, filters: QueueFilters | None, page: int = 1, page_size: int = 50) -> QueuePage:
-    """One page of the queue with everything its rows show loaded up front (a fixed number of queries)."""
+def review_queue_page(user: User, filters: QueueFilters | None, *, after: str | None = None,
+                      before: str | None = None, page_size: int = 50) -> QueuePage:
+    """One page of the queue with everything its rows show loaded up front (a fixed number of queries).
+
+    Keyset pages: `after` (a page's next_cursor) gives the page that follows it, `before` (its
+    previous_cursor) the one that precedes it, neither the first page. Every page is one index range
+    read, however deep; a damaged cursor is Invalid.
+    """
     statement = review_queue_query(user, filters)
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    limited = statement.order_by(None).limit(QUEUE_COUNT_LIMIT + 1).with_only_columns(Visit.id).subquery()
+    total = db.session.scalar(select(func.count()).select_from(limited)) or 0
+    page, backwards = 1, False
+    if after or before:
+        page, key = _decode_queue_cursor(after or before)
+        backwards = before is not None and after is None
+        key_row = tuple_(*_queue_key())
+        statement = statement.where(key_row < tuple_(*key) if backwards else key_row > tuple_(*key))
+        if backwards:
+            statement = statement.order_by(None).order_by(*(column.desc() for column in _queue_key()))
     rows = db.session.scalars(
         statement.options(
             joinedload(Visit.worker),
@@ -224,11 +241,39 @@ def review_queue_page(user: User, filters: QueueFilters | None, page: int = 1, p
             selectinload(Visit.warnings),
             selectinload(Visit.photos),
         )
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        .limit(page_size + 1)
     ).all()
-    return QueuePage(items=list(rows), total=total or 0, page=page, page_size=page_size,
-                     station_choices=_station_choices(user), worker_choices=_worker_choices(user))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    if backwards:
+        rows.reverse()
+    has_next = more if not backwards else True
+    has_previous = page > 1 and (more if backwards else True)
+    return QueuePage(
+        items=list(rows), total=min(total, QUEUE_COUNT_LIMIT), page=page, page_size=page_size,
+        station_choices=_station_choices(user), worker_choices=_worker_choices(user),
+        next_cursor=_queue_cursor(rows[-1], page + 1) if rows and has_next else None,
+        previous_cursor=_queue_cursor(rows[0], page - 1) if rows and has_previous else None,
+        total_is_lower_bound=total > QUEUE_COUNT_LIMIT,
+    )
+
+
+def _queue_cursor(visit: Visit, page: int) -> str:
+    """The cursor of a page that starts after (or ends before) this visit; it carries the page's number for show."""
+    rank = -(visit.warning_severity * QUEUE_RANK_SEVERITY_WEIGHT + visit.warning_count)
+    return encode_cursor(QUEUE_CURSOR_ORDER, [page, rank, visit.received_at.isoformat(), visit.id])
+
+
+def _decode_queue_cursor(cursor: str) -> tuple[int, tuple]:
+    page, rank, received_at, visit_id = decode_cursor(cursor, QUEUE_CURSOR_ORDER, (int, int, str, int))
+    try:
+        received = datetime.fromisoformat(received_at)
+    except ValueError:
+        received = None
+    if received is None or received.tzinfo is None or page < 1:
+        raise Invalid("分页游标无效，请从第一页重新加载", code="invalid_cursor",
+                      fields={"cursor": ["invalid or does not match this query"]})
+    return page, (rank, received, visit_id)
 
 
 def _listed_or_none(statement: Select) -> list | None:
@@ -501,7 +546,7 @@ def review_record(viewer: User, visit_id: int) -> ReviewRecord:
 
 __all__ = [
     "BulkReport", "MapPoint", "QueueFilters", "QueuePage", "QueuePosition", "ReviewRecord", "RevisionChanges",
-    "SKIP_REASONS", "approve_visit", "bulk_approve", "map_points", "queue_filter_choices", "queue_position",
-    "reject_visit", "reopen_visit", "return_visit", "review_queue_page", "review_queue_query", "review_record",
-    "review_visit", "revision_changes", "visit_neighbours",
+    "approve_visit", "bulk_approve", "map_points", "queue_filter_choices", "queue_position", "reject_visit",
+    "reopen_visit", "return_visit", "review_queue_page", "review_queue_query", "review_record", "review_visit",
+    "revision_changes", "visit_neighbours",
 ]

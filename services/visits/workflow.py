@@ -17,6 +17,7 @@ from models import ReviewEvent, User, Visit, utcnow
 from models.enums import VisitStatus
 from services.audit import record_audit
 from services.errors import Conflict, Invalid
+from services.reporting.schedule_state import refresh_schedule_state
 
 # action: (the statuses it may start from, the status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[VisitStatus], VisitStatus]] = {
@@ -75,6 +76,9 @@ def transition(visit: Visit, action: str, actor: User, comment: str | None = Non
     if result.rowcount != 1:
         raise Conflict("该记录已被他人处理，请刷新后查看", code="visit_state_changed")
     db.session.refresh(visit)
+    if action in ("approve", "reopen") and visit.beneficiary_id is not None:
+        # The person's last approved visit may have moved; kept in this same transaction.
+        refresh_schedule_state([visit.beneficiary_id])
 
     event = ReviewEvent(visit_id=visit.id, actor_id=actor.id, action=action, from_status=seen_status,
                         to_status=to_status, revision=visit.revision, comment=comment, created_at=now)

@@ -180,3 +180,35 @@ def test_no_queue_page_shows_a_full_id_number(client, login_as):
     login_as(make_supervisor(station))
     html = client.get("/admin/review/?q=赵").get_data(as_text=True)
     assert "赵大爷" in html and person.id_number not in html
+
+
+PAGER_LINK = re.compile(r'<a href="([^"]+)" class="btn btn-outline-secondary btn-sm">')
+
+
+def test_the_pager_walks_keyset_pages_there_and_back(client, login_as, monkeypatch):
+    monkeypatch.setattr("admin.review.QUEUE_PAGE_SIZE", 4)
+    station = make_station()
+    worker = make_worker(station)
+    now = utcnow()
+    visits = [make_reviewable_visit(worker, received_at=now - timedelta(minutes=60 - number)) for number in range(10)]
+    login_as(make_supervisor(station))
+
+    first = client.get("/admin/review/?kind=home_visit").get_data(as_text=True)
+    assert "1 / 3" in first
+    (next_link,) = PAGER_LINK.findall(first)
+    assert "kind=home_visit" in next_link and "after=" in next_link
+    second = client.get(next_link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "2 / 3" in second
+    assert [int(found) for found in ROW_ID.findall(second)] == [visit.id for visit in visits[4:8]]
+    previous_link, _next = PAGER_LINK.findall(second)
+    back = client.get(previous_link.replace("&amp;", "&")).get_data(as_text=True)
+    assert [int(found) for found in ROW_ID.findall(back)] == [visit.id for visit in visits[:4]]
+
+
+def test_a_damaged_cursor_is_a_400_with_the_first_page(client, login_as):
+    station = make_station()
+    make_reviewable_visit(make_worker(station))
+    login_as(make_supervisor(station))
+    response = client.get("/admin/review/?after=not-a-cursor")
+    assert response.status_code == 400
+    assert len(ROW_ID.findall(response.get_data(as_text=True))) == 1

@@ -100,6 +100,14 @@ def test_schemas_come_from_the_marshmallow_schemas(document):
     assert query == {"q", "near", "due", "limit", "cursor"}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/visits", "/api/v1/beneficiaries"])
+def test_every_keyset_list_documents_the_invalid_cursor_code(document, path):
+    (cursor,) = [parameter for parameter in document["paths"][path]["get"]["parameters"]
+                 if parameter["name"] == "cursor"]
+    assert "invalid_cursor" in cursor["description"]
+    assert "422" in document["paths"][path]["get"]["responses"]
+
+
 def test_the_document_is_public_and_built_once_per_app(app, client):
     first = client.get("/api/v1/openapi.json")
     cached = app.extensions[EXTENSION_KEY]

@@ -7,9 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from api.v1.visits import VisitCreateSchema
 from extensions import db
 from models import Photo, Visit, utcnow
 from services.visits import workflow
+from services.visits.inputs import FindingInput, LocationInput, VisitInput
+from services.visits.submission import body_fingerprint
 from tests.factories import (
     PASSWORD,
     auth_headers,
@@ -233,6 +236,17 @@ def test_list_pages_with_the_cursor(client, worker, home, headers):
     assert seen == [visit.id for visit in reversed(visits)]
 
 
+def test_a_bad_cursor_is_422_invalid_cursor_like_on_every_list(client, worker, headers):
+    make_beneficiary(worker.station)
+    make_beneficiary(worker.station)
+    beneficiaries_cursor = client.get("/api/v1/beneficiaries?limit=1", headers=headers).get_json()["next_cursor"]
+    for cursor in ("garbage", beneficiaries_cursor):
+        response = client.get("/api/v1/visits", query_string={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422
+        assert response.get_json()["error"]["code"] == "invalid_cursor"
+        assert "cursor" in response.get_json()["error"]["fields"]
+
+
 def test_list_filters(client, worker, home, headers):
     returned = make_visit(worker, home)
     workflow.transition(returned, "return", make_supervisor(worker.station), "补充")
@@ -403,3 +417,96 @@ def test_a_resubmission_keeps_the_previous_revision_and_the_workers_reply(client
     assert event.snapshot["revision"] == 1 and event.snapshot["photo_ids"] == old_photo_ids
     assert event.snapshot["fields"]["notes"] != "已补充厨房照片"
     assert stored.resubmitted_at == event.created_at
+
+# --- the check-in path: typed input, statements, the answer built from what was written ----------
+
+# Fingerprints computed by the release that stored the loaded body as a dict: a phone's late retry of a
+# check-in stored then must still be recognised as the same body.
+EARLIER_RELEASE_BODY = {
+    "client_id": "5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10", "beneficiary_id": 12, "kind": "home_visit",
+    "services": ["policy_implementation", "resource_linking"], "domains": ["elderly"],
+    "started_at": "2024-05-06T09:30:00+08:00", "ended_at": "2024-05-06T09:55:00+08:00",
+    "location": {"latitude": 21.6625, "longitude": 110.9331, "accuracy": 15, "coord_type": "gcj02"},
+    "notes": "老人身体尚可", "photo_ids": [31, 32],
+    "findings": {"safety": {"value": "concern", "note": "屋顶漏水"}, "health": {"value": "ok"}},
+    "needs": ["housing_repair"], "follow_up_needed": True, "follow_up_due": "2024-05-20", "photo_consent": True,
+    "coworker_ids": [7], "people_count": 1, "mock_location": False, "client_sent_at": "2024-05-06T09:56:00+08:00",
+}
+EARLIER_RELEASE_FINGERPRINTS = {
+    "full": "5d4e7b42acb1e52214658d1cfc61b0e5a5d74d0faa4bae9d6571603614c9222b",
+    "minimal": "106c15d9dfb491cc7be942ce475ff77a6315f271d0c929438f6690b2224342fc",
+}
+
+
+def test_the_schema_loads_a_typed_input(app):
+    loaded = VisitCreateSchema().load(EARLIER_RELEASE_BODY)
+    assert isinstance(loaded, VisitInput)
+    assert loaded.client_id == EARLIER_RELEASE_BODY["client_id"]
+    assert loaded.location == LocationInput(latitude=21.6625, longitude=110.9331, accuracy=15.0, coord_type="gcj02")
+    assert loaded.findings == {"safety": FindingInput(value="concern", note="屋顶漏水"),
+                               "health": FindingInput(value="ok", note="")}
+    assert loaded.photo_ids == (31, 32) and loaded.coworker_ids == (7,)
+
+
+@pytest.mark.parametrize("shape", list(EARLIER_RELEASE_FINGERPRINTS))
+def test_a_body_keeps_the_fingerprint_earlier_releases_stored(app, shape):
+    body = EARLIER_RELEASE_BODY if shape == "full" else {
+        key: EARLIER_RELEASE_BODY[key] for key in ("client_id", "kind", "started_at", "ended_at")}
+    assert body_fingerprint(VisitCreateSchema().load(body)) == EARLIER_RELEASE_FINGERPRINTS[shape]
+
+
+def _post_counted(client, count_queries, body, headers):
+    # A server starts each request with an empty session; expiring everything comes closest.
+    db.session.expire_all()
+    with count_queries() as counter:
+        response = client.post("/api/v1/visits", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json(), counter
+
+
+def _checkin_without_photos(worker, home, kind):
+    body = body_for(worker, home, [], kind=kind, location=_location(latitude=home.home_latitude,
+                                                                     longitude=home.home_longitude))
+    if kind == "care_call":
+        del body["location"]
+    if kind == "community_activity":
+        body.update(beneficiary_id=None, people_count=12)
+    return body
+
+
+@pytest.mark.parametrize("kind", ["care_call", "case_service", "community_activity"])
+def test_a_checkin_without_photos_takes_at_most_5_statements(client, worker, home, headers, count_queries, kind):
+    answer, counter = _post_counted(client, count_queries, _checkin_without_photos(worker, home, kind), headers)
+    assert answer["warnings"] == []
+    assert counter.count <= 5, counter.statements
+    # Answered from what was written, and exactly what is stored.
+    assert client.get(f"/api/v1/visits/{answer['id']}", headers=headers).get_json() == answer
+
+
+def test_a_checkin_with_photos_takes_at_most_7_statements(client, worker, home, headers, count_queries):
+    photos = [make_photo(worker) for _ in range(3)]
+    coworker = make_worker(worker.station)
+    body = body_for(worker, home, photos, location=_location(latitude=home.home_latitude,
+                                                             longitude=home.home_longitude),
+                    findings={"safety": {"value": "concern", "note": "电线老化"}}, photo_consent=True)
+    answer, counter = _post_counted(client, count_queries, body, headers)
+    assert answer["warnings"] == [] and [photo["id"] for photo in answer["photos"]] == [photo.id for photo in photos]
+    assert counter.count <= 7, counter.statements
+    assert client.get(f"/api/v1/visits/{answer['id']}", headers=headers).get_json() == answer
+    # Co-workers cost their look-up and their rows, nothing per person.
+    body = body_for(worker, home, [make_photo(worker)], coworker_ids=[coworker.id, make_worker(worker.station).id],
+                    location=_location(latitude=home.home_latitude, longitude=home.home_longitude))
+    answer, counter = _post_counted(client, count_queries, body, headers)
+    assert len(answer["coworkers"]) == 2 and counter.count <= 9, counter.statements
+
+
+def test_warnings_cost_one_insert_however_many(client, worker, home, headers, count_queries, is_postgres):
+    far = _location(latitude=home.home_latitude + 0.01, longitude=home.home_longitude, accuracy=150)
+    body = body_for(worker, home, [], kind="case_service", location=far, mock_location=True)
+    answer, counter = _post_counted(client, count_queries, body, headers)
+    assert answer["warning_count"] == 3
+    # Their rows in one INSERT (SQLite: one each, as SQLAlchemy cannot batch an INSERT there whose generated
+    # ids it must match back to the rows); the queue's summary of them is written with the visit.
+    warning_inserts = 1 if is_postgres else answer["warning_count"]
+    assert counter.count <= 5 + warning_inserts, counter.statements
+    assert client.get(f"/api/v1/visits/{answer['id']}", headers=headers).get_json() == answer

@@ -104,34 +104,35 @@ def test_two_checkins_racing_for_one_photo_cannot_both_have_it(app):
 
 
 def test_a_twin_that_commits_while_a_retry_is_being_checked_makes_the_retry_a_replay(app):
-    """Pins the narrow interleaving: the retry has looked for its client_id (none yet) and is checking its photos
-    when the first request commits, taking the photos. The retry must answer 200 with that visit, not 422."""
+    """Pins the narrow interleaving: the retry has checked its body (no visit had its client_id yet, its photos
+    were free) and is about to write it when the first request commits, taking the photos. The retry must answer
+    200 with that visit, not 422 or 500."""
     worker = make_worker()
     body = _body(worker)
     headers = auth_headers(worker)
-    retry_is_checking_photos, first_has_committed = threading.Event(), threading.Event()
+    retry_is_about_to_write, first_has_committed = threading.Event(), threading.Event()
     retry_result: list = []
 
-    def hold_the_retry_at_its_photo_check(conn, cursor, statement, *args):
-        if threading.current_thread().name == "retry" and "FROM photos" in statement \
-                and not retry_is_checking_photos.is_set():
-            retry_is_checking_photos.set()
+    def hold_the_retry_before_its_insert(conn, cursor, statement, *args):
+        if threading.current_thread().name == "retry" and statement.startswith("INSERT INTO visits") \
+                and not retry_is_about_to_write.is_set():
+            retry_is_about_to_write.set()
             first_has_committed.wait(timeout=30)
 
     def send_retry() -> None:
         response = app.test_client().post("/api/v1/visits", json=body, headers=headers)
         retry_result.append((response.status_code, response.get_json()))
 
-    event.listen(db.engine, "before_cursor_execute", hold_the_retry_at_its_photo_check)
+    event.listen(db.engine, "before_cursor_execute", hold_the_retry_before_its_insert)
     try:
         retry = threading.Thread(target=send_retry, name="retry")
         retry.start()
-        assert retry_is_checking_photos.wait(timeout=30)
+        assert retry_is_about_to_write.wait(timeout=30)
         first = app.test_client().post("/api/v1/visits", json=body, headers=headers)
         first_has_committed.set()
         retry.join(timeout=60)
     finally:
-        event.remove(db.engine, "before_cursor_execute", hold_the_retry_at_its_photo_check)
+        event.remove(db.engine, "before_cursor_execute", hold_the_retry_before_its_insert)
 
     assert first.status_code == 201
     assert retry_result[0][0] == 200, retry_result

@@ -14,6 +14,7 @@ from factory import create_app
 from models import utcnow
 from services.photos.intake import store_photo
 from services.storage import get_storage
+from services.visits.inputs import LocationInput, VisitInput
 from services.visits.review import approve_visit, return_visit
 from services.visits.submission import submit_visit
 from tests.conftest import _create_postgres_database, bucket_client
@@ -56,12 +57,12 @@ def small_demo(s3_app):
     return worker
 
 
-def checkin(person, photos) -> dict:
+def checkin(person, photos) -> VisitInput:
     started = utcnow() - timedelta(hours=2)
-    return {"client_id": uuid.uuid4(), "beneficiary_id": person.id, "kind": "home_visit",
-            "services": ["policy_implementation"], "started_at": started, "ended_at": started + timedelta(minutes=30),
-            "location": {"latitude": 21.665, "longitude": 110.928, "accuracy": 10.0, "coord_type": "wgs84"},
-            "notes": "", "photo_ids": [photo.id for photo in photos]}
+    return VisitInput(client_id=str(uuid.uuid4()), beneficiary_id=person.id, kind="home_visit",
+                      services=["policy_implementation"], started_at=started, ended_at=started + timedelta(minutes=30),
+                      location=LocationInput(latitude=21.665, longitude=110.928, accuracy=10.0, coord_type="wgs84"),
+                      photo_ids=[photo.id for photo in photos])
 
 
 def table_rows(engine, table: str) -> list[tuple]:

@@ -3,7 +3,9 @@
 import pytest
 
 from services.errors import Invalid
-from services.geo import check_wgs84, distance_m, to_gcj02, to_wgs84
+from services.geo import check_wgs84, distance_m, is_latitude, is_longitude, to_gcj02, to_wgs84
+from services.registry.fields import parse_home_location
+from services.validation import FieldProblem
 
 # (wgs_lat, wgs_lon, gcj_lat, gcj_lon): the test pairs of googollee/eviltransform
 # (python/test.py and the PHP port's EvilTransformTest.php: Shanghai, Shenzhen, Beijing).
@@ -55,3 +57,21 @@ def test_coordinates_off_the_globe_are_refused(latitude, longitude, field):
     with pytest.raises(Invalid) as raised:
         check_wgs84(latitude, longitude)
     assert field in raised.value.fields
+
+
+@pytest.mark.parametrize(("value", "latitude", "longitude"), [
+    (0, True, True), (90, True, True), (-90, True, True), (90.0001, False, True), (-90.5, False, True),
+    (180, False, True), (-180, False, True), (180.01, False, False), (float("nan"), False, False),
+    (float("inf"), False, False), (float("-inf"), False, False),
+])
+def test_the_one_range_check_of_latitudes_and_longitudes(value, latitude, longitude):
+    assert is_latitude(value) is latitude
+    assert is_longitude(value) is longitude
+
+
+@pytest.mark.parametrize(("latitude", "longitude"), [(91, 0), (0, 181), (float("nan"), 0)])
+def test_imports_refuse_what_the_range_check_refuses(latitude, longitude):
+    with pytest.raises(FieldProblem) as raised:
+        parse_home_location(str(latitude), str(longitude))
+    assert raised.value.code == "coordinate_range"
+    assert parse_home_location("90", "-180") == (90.0, -180.0)

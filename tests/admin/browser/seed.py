@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from models import utcnow
 from services.photos.intake import store_photo
+from services.visits.inputs import LocationInput
 from services.visits.review import approve_visit, return_visit
 from services.visits.submission import resubmit_visit
 from tests.factories import (
@@ -69,8 +70,8 @@ def seed_review_scene() -> dict:
     now = utcnow()
 
     def at_home(person, accuracy=12.0):
-        return {"latitude": person.home_latitude, "longitude": person.home_longitude, "accuracy": accuracy,
-                "coord_type": "wgs84"}
+        return LocationInput(latitude=person.home_latitude, longitude=person.home_longitude, accuracy=accuracy,
+                             coord_type="wgs84")
 
     # A month ago 陈静 photographed 王芳's doorway; the record was approved.
     earlier = make_visit(chen_jing, people[0], started_at=now - timedelta(days=30), location=at_home(people[0]),
@@ -81,8 +82,8 @@ def seed_review_scene() -> dict:
     # 李伟 sends the same doorway again, re-saved at a lower quality, 10 km from the registered address.
     far_and_reused = make_visit(
         li_wei, people[1], started_at=now - timedelta(hours=3),
-        location={"latitude": people[1].home_latitude + 0.09, "longitude": people[1].home_longitude,
-                  "accuracy": 35.0, "coord_type": "wgs84"},
+        location=LocationInput(latitude=people[1].home_latitude + 0.09, longitude=people[1].home_longitude,
+                               accuracy=35.0, coord_type="wgs84"),
         photo_ids=[_photo(li_wei, 7, quality=55).id, _photo(li_wei, 21).id], notes="老人外出，门口拍照",
         received_at=now - timedelta(hours=2, minutes=30))
     # A 2-minute home visit: a notice.
@@ -96,8 +97,8 @@ def seed_review_scene() -> dict:
     return_visit(supervisor, returned.id, "请补拍厨房照片")
     body = visit_body(chen_jing, people[3], started_at=returned.started_at, location=at_home(people[3]),
                       photo_ids=[_photo(chen_jing, 42).id, _photo(chen_jing, 43).id],
-                      notes="屋顶漏水，已联系村委维修；厨房照片已补拍", reply="已补拍厨房照片")
-    resubmit_visit(chen_jing, returned.id, body)
+                      notes="屋顶漏水，已联系村委维修；厨房照片已补拍")
+    resubmit_visit(chen_jing, returned.id, body, reply="已补拍厨房照片")
     # Clean records for bulk approval.
     clean = [make_visit(worker, person, started_at=now - timedelta(hours=8 + index), location=at_home(person),
                         photo_ids=[_photo(worker, 100 + index).id], received_at=now - timedelta(hours=6 + index))

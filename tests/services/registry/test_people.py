@@ -10,9 +10,18 @@ from models import AuditEvent, Beneficiary
 from services.errors import Forbidden, Invalid, NotFound
 from services.registry.bulk_import import import_beneficiaries
 from services.registry.csv_reader import read_beneficiary_csv
-from services.registry.fields import FieldProblem, complete_id_number, name_initials, validate_id_number
-from services.registry.people import reveal_id_number, save_beneficiary
-from tests.factories import make_admin, make_beneficiary, make_service_point, make_station, make_supervisor, make_worker
+from services.registry.fields import complete_id_number, name_initials, validate_id_number
+from services.registry.people import BeneficiaryChanges, reveal_id_number, save_beneficiary
+from services.validation import FieldProblem
+from tests.factories import (
+    beneficiary_changes,
+    make_admin,
+    make_beneficiary,
+    make_service_point,
+    make_station,
+    make_supervisor,
+    make_worker,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -64,12 +73,8 @@ def test_bad_id_numbers_are_refused(number, code):
 # --- save_beneficiary ---
 
 
-def form(station, **overrides):
-    data = {"name": "张小明", "id_number": ZHANG, "gender": "", "birth_date": "", "categories": ["dibao", "tekun"],
-            "station": station, "service_point": None, "address": "牙象村1号", "home_latitude": 21.76,
-            "home_longitude": 110.94, "phone": "", "risk_tier": "key"}
-    data.update(overrides)
-    return data
+def form(station, **overrides) -> BeneficiaryChanges:
+    return beneficiary_changes(station, **{"id_number": ZHANG, **overrides})
 
 
 def test_save_creates_a_person_with_initials_derived_fields_and_an_audit():
@@ -86,7 +91,7 @@ def test_save_creates_a_person_with_initials_derived_fields_and_an_audit():
 def test_save_edits_only_what_is_given_and_keeps_initials_current():
     station = make_station()
     person = save_beneficiary(None, form(station), make_admin())
-    save_beneficiary(person, {"name": "区志强", "station_id": str(station.id)}, make_admin())
+    save_beneficiary(person, BeneficiaryChanges(name="区志强", station=station), make_admin())
     db.session.expire_all()
     assert (person.name, person.name_initials, person.address) == ("区志强", "ozq", "牙象村1号")
     assert audit_events("beneficiary_changed")[-1].details == {"created": False, "fields": ["name"]}
@@ -94,7 +99,7 @@ def test_save_edits_only_what_is_given_and_keeps_initials_current():
 
 def test_save_reports_every_bad_field_at_once_and_writes_nothing():
     station = make_station()
-    bad = form(station, name="", id_number="123", categories=["dibao", "富豪"], gender="x", home_latitude=95,
+    bad = form(station, name="", id_number="123", categories=("dibao", "富豪"), gender="x", home_latitude=95,
                home_longitude=110.9, phone="call me", risk_tier="urgent", status="gone")
     with pytest.raises(Invalid) as refused:
         save_beneficiary(None, bad, make_admin())

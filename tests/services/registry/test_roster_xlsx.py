@@ -197,6 +197,16 @@ def test_csv_files_still_go_through_the_csv_reader(station):
     assert person(ZHANG).name == "张三"
 
 
+@pytest.mark.parametrize("categories", ["低保户/独居", "低保、独居老人", "dibao;elderly_alone", "低保；独居",
+                                        "低保，独居老人", "低保 , 空巢老人"])
+def test_csv_and_xlsx_rosters_read_categories_by_the_same_rule(station, categories):
+    csv_raw = f'name,id_number,categories,station_code\n张三,{ZHANG},"{categories}",440902100\n'.encode()
+    xlsx_raw = roster_xlsx_bytes([["姓名", "身份证号", "类别", "乡镇/街道"], ["李四", LI, categories, "金塘镇"]])
+
+    assert import_roster(csv_raw).created == 1 and import_roster(xlsx_raw).created == 1
+    assert person(ZHANG).categories == person(LI).categories == ["dibao", "elderly_alone"]
+
+
 def test_a_large_roster_is_read_with_a_bounded_number_of_queries(station, count_queries):
     rows = [["姓名", "身份证号", "类别", "乡镇/街道", "村/社区"]]
     rows += [[f"人{n}", complete_id_number(f"440902{date(1950, 1, 1) + timedelta(days=n):%Y%m%d}{n % 1000:03d}"),

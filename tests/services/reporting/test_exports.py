@@ -212,18 +212,37 @@ def test_full_id_numbers_need_an_admin_and_a_reason_and_are_audited(scene):
     assert event.details["full_id_numbers"] is True and event.details["reason"] == "民政局年度核对"
 
 
-def test_text_that_spreadsheets_would_run_as_a_formula_stays_text(scene):
+FORMULAS = ['=HYPERLINK("http://example.invalid","点我")', "+1+1", "-2+3", "@SUM(1)", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_text_that_spreadsheets_would_run_as_a_formula_stays_text(scene, formula):
     visit = scene["visits"][1]
-    visit.notes = '=HYPERLINK("http://example.invalid","点我")'
+    visit.notes = formula
     db.session.commit()
     filters = QueueFilters(status=None, beneficiary_name="李四", kind="home_visit")
 
     row = csv_rows(body(export_visits(scene["admin"], filters, "csv")))[0]
-    assert row["备注"] == "'" + visit.notes
+    assert row["备注"] == "'" + formula
 
     workbook = load_workbook(io.BytesIO(body(export_visits(scene["admin"], filters, "xlsx"))))
     cell = workbook.worksheets[0]["W2"]
-    assert (cell.value, cell.data_type) == (visit.notes, "s")
+    assert (cell.value, cell.data_type) == (formula.replace("\r", "\n"), "s")  # XML reads \r back as \n
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_registry_exports_keep_formula_like_text_as_text(scene, formula):
+    zhang = scene["zhang"]
+    zhang.address = formula
+    db.session.commit()
+    filters = BeneficiaryExportFilters(station_id=scene["home"].id)
+
+    rows = csv_rows(body(export_beneficiaries(scene["admin"], filters, "csv")))
+    assert rows[0]["姓名"] == "张三" and rows[0]["地址"] == "'" + formula
+
+    workbook = load_workbook(io.BytesIO(body(export_beneficiaries(scene["admin"], filters, "xlsx"))))
+    cell = workbook.worksheets[0]["I2"]
+    assert (cell.value, cell.data_type) == (formula.replace("\r", "\n"), "s")  # XML reads \r back as \n
 
 
 def test_the_xlsx_temporary_file_is_deleted_even_when_the_download_is_abandoned(scene, tmp_path, monkeypatch):

@@ -159,6 +159,22 @@ def test_csv_has_a_bom_and_parses_to_the_same_numbers(city):
     assert float(total["服务对象覆盖率"]) == 0.625
 
 
+@pytest.mark.parametrize("formula", ["=1+1", "+1+1", "-2+3", "@SUM(1)", "\t=1+1"])
+def test_both_report_downloads_keep_formula_like_names_as_text(city, formula):
+    city.station_a.name = formula
+    db.session.commit()
+    report = build_report(city.admin, *JUNE, region_code="440900")
+
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    (station_a,) = [row for row in rows if row["层级"] == "社工站" and row["编码"] == "440902001"]
+    assert station_a["名称"] == "'" + formula
+    assert int(station_a["入户走访（人次）"]) == EXPECTED["A"]["home_visit_person_times"]
+
+    sheet = load_workbook(io.BytesIO(report_xlsx(report)))["按社工站"]
+    (name_cell,) = [row[1] for row in sheet.iter_rows(min_row=3) if row[0].value == "440902001"]
+    assert (name_cell.value, name_cell.data_type) == (formula, "s")
+
+
 def test_report_query_count_does_not_grow_with_visits(city, count_queries):
     with count_queries() as few:
         build_report(city.admin, *JUNE)

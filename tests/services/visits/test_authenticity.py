@@ -7,6 +7,7 @@ import pytest
 from models import utcnow
 from services.photos.pipeline import phash_distance
 from services.visits.authenticity import compute_warnings
+from services.visits.inputs import LocationInput
 from tests.factories import make_beneficiary, make_photo, make_visit, make_worker
 
 DEGREE_PER_METRE = 1 / 111_195
@@ -20,9 +21,9 @@ def warning_of(visit, code):
     return next(warning for warning in visit.warnings if warning.code == code)
 
 
-def location_north_of_home(beneficiary, metres, accuracy=10.0):
-    return {"latitude": beneficiary.home_latitude + metres * DEGREE_PER_METRE,
-            "longitude": beneficiary.home_longitude, "accuracy": accuracy, "coord_type": "wgs84"}
+def location_north_of_home(beneficiary, metres, accuracy=10.0) -> LocationInput:
+    return LocationInput(latitude=beneficiary.home_latitude + metres * DEGREE_PER_METRE,
+                         longitude=beneficiary.home_longitude, accuracy=accuracy, coord_type="wgs84")
 
 
 @pytest.fixture
@@ -90,8 +91,8 @@ def test_photo_far_uses_the_wgs84_value_of_a_gcj02_checkin(worker):
     beneficiary = make_beneficiary(worker.station, home_latitude=31.1774276, home_longitude=121.5272106)
     photo = make_photo(worker, gps_latitude=31.1774276, gps_longitude=121.5272106)
     visit = make_visit(worker, beneficiary, photo_ids=[photo.id],
-                       location={"latitude": 31.17530398364597, "longitude": 121.531541859215,
-                                 "accuracy": 10.0, "coord_type": "gcj02"})
+                       location=LocationInput(latitude=31.17530398364597, longitude=121.531541859215,
+                                              accuracy=10.0, coord_type="gcj02"))
     assert "photo_far" not in codes(visit) and "far_from_home" not in codes(visit)
 
 

@@ -1,5 +1,6 @@
 """services.visits: validation, idempotent submission, resubmission, keyset listing, scoping."""
 
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from models import Photo, ReviewEvent, Visit, utcnow
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
 from services.visits import workflow
+from services.visits.inputs import FindingInput, LocationInput
 from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 from tests.factories import (
     make_beneficiary,
@@ -49,8 +51,8 @@ def test_submit_stores_what_was_sent_and_wgs84(app):
     received_at = utcnow()
     # The GCJ-02 value of the beneficiary's home (eviltransform's Shanghai pair).
     body = visit_body(worker, beneficiary, photo_ids=[photos[1].id, photos[0].id],
-                      location={"latitude": 31.17530398364597, "longitude": 121.531541859215,
-                                "accuracy": 12.0, "coord_type": "gcj02"})
+                      location=LocationInput(latitude=31.17530398364597, longitude=121.531541859215,
+                                             accuracy=12.0, coord_type="gcj02"))
 
     visit, created = submit_visit(worker, body, received_at=received_at)
 
@@ -88,7 +90,7 @@ def test_same_body_again_returns_the_same_visit(app):
     body = visit_body(worker, client_sent_at=utcnow())
     first, created = submit_visit(worker, body)
     # A retry carries a new send time; it is still the same check-in.
-    second, created_again = submit_visit(worker, {**body, "client_sent_at": utcnow() + timedelta(seconds=30)})
+    second, created_again = submit_visit(worker, replace(body, client_sent_at=utcnow() + timedelta(seconds=30)))
     assert created and not created_again
     assert first.id == second.id and visit_count() == 1
 
@@ -97,7 +99,7 @@ def test_same_instant_in_another_offset_is_the_same_body(app):
     worker = make_worker()
     body = visit_body(worker)
     first, _ = submit_visit(worker, body)
-    shifted = {**body, "started_at": body["started_at"].astimezone(ZoneInfo("Asia/Shanghai"))}
+    shifted = replace(body, started_at=body.started_at.astimezone(ZoneInfo("Asia/Shanghai")))
     second, created = submit_visit(worker, shifted)
     assert not created and second.id == first.id
 
@@ -107,7 +109,7 @@ def test_other_body_under_the_same_client_id_is_a_conflict(app):
     body = visit_body(worker)
     submit_visit(worker, body)
     with pytest.raises(Conflict) as raised:
-        submit_visit(worker, {**body, "notes": "改过的"})
+        submit_visit(worker, replace(body, notes="改过的"))
     assert raised.value.code == "client_id_conflict"
     assert visit_count() == 1
 
@@ -116,7 +118,7 @@ def test_a_client_id_is_per_worker(app):
     first_worker, second_worker = make_worker(), make_worker()
     body = visit_body(first_worker)
     submit_visit(first_worker, body)
-    other = visit_body(second_worker, client_id=body["client_id"])
+    other = visit_body(second_worker, client_id=body.client_id)
     _, created = submit_visit(second_worker, other)
     assert created and visit_count() == 2
 
@@ -179,7 +181,7 @@ def _invalid_cases():
         def build(worker, beneficiary):
             base = {"latitude": beneficiary.home_latitude, "longitude": beneficiary.home_longitude,
                     "accuracy": 10.0, "coord_type": "wgs84"}
-            return {"location": {**base, **changes}}
+            return {"location": LocationInput(**{**base, **changes})}
         return build
 
     return [
@@ -188,9 +190,10 @@ def _invalid_cases():
         ("repeated service", lambda w, b: {"services": ["resource_linking", "resource_linking"]}, "services"),
         ("unknown domain", lambda w, b: {"domains": ["sports"]}, "domains"),
         ("unknown need", lambda w, b: {"needs": ["money"]}, "needs"),
-        ("unknown finding area", lambda w, b: {"findings": {"weather": {"value": "ok"}}}, "findings.weather"),
-        ("unknown finding value", lambda w, b: {"findings": {"safety": {"value": "bad"}}}, "findings.safety.value"),
-        ("long finding note", lambda w, b: {"findings": {"safety": {"value": "ok", "note": "x" * 501}}},
+        ("unknown finding area", lambda w, b: {"findings": {"weather": FindingInput(value="ok")}}, "findings.weather"),
+        ("unknown finding value", lambda w, b: {"findings": {"safety": FindingInput(value="bad")}},
+         "findings.safety.value"),
+        ("long finding note", lambda w, b: {"findings": {"safety": FindingInput(value="ok", note="x" * 501)}},
          "findings.safety.note"),
         ("ends before it starts", lambda w, b: {"started_at": now() - timedelta(minutes=10),
                                                 "ended_at": now() - timedelta(minutes=20)}, "ended_at"),
@@ -201,8 +204,8 @@ def _invalid_cases():
         ("negative accuracy", location(accuracy=-1.0), "location.accuracy"),
         ("unknown coordinate system", location(coord_type="bd09"), "location.coord_type"),
         ("home visit without location", lambda w, b: {"location": None}, "location"),
-        ("care call with a location", lambda w, b: {"kind": "care_call", "photo_ids": [], "location": {
-            "latitude": 21.665, "longitude": 110.928, "accuracy": 10.0, "coord_type": "wgs84"}}, "location"),
+        ("care call with a location", lambda w, b: {"kind": "care_call", "photo_ids": [], "location": LocationInput(
+            latitude=21.665, longitude=110.928, accuracy=10.0, coord_type="wgs84")}, "location"),
         ("care call with photos", lambda w, b: {"kind": "care_call", "location": None,
                                                 "photo_ids": [make_photo(w).id]}, "photo_ids"),
         ("home visit without beneficiary", lambda w, b: {"beneficiary_id": None}, "beneficiary_id"),
@@ -232,13 +235,13 @@ def test_invalid_submission_is_refused_and_stores_nothing(app, build, field):
     overrides = build(worker, beneficiary)
     visits_before = visit_count()
     body = visit_body(worker, beneficiary, **overrides)
-    attachments_before = _attachments(body["photo_ids"])
+    attachments_before = _attachments(body.photo_ids)
     with pytest.raises(Invalid) as raised:
         submit_visit(worker, body)
     assert field in raised.value.fields, raised.value.fields
     assert visit_count() == visits_before
     db.session.expire_all()
-    assert _attachments(body["photo_ids"]) == attachments_before
+    assert _attachments(body.photo_ids) == attachments_before
 
 
 def _attachments(photo_ids) -> dict:
@@ -265,8 +268,8 @@ def test_the_window_limits_follow_config(app):
 def test_resubmit_a_returned_visit(app):
     worker = make_worker()
     beneficiary = make_beneficiary(worker.station)
-    far_away = {"latitude": beneficiary.home_latitude + 1000 * DEGREE_PER_METRE,
-                "longitude": beneficiary.home_longitude, "accuracy": 10.0, "coord_type": "wgs84"}
+    far_away = LocationInput(latitude=beneficiary.home_latitude + 1000 * DEGREE_PER_METRE,
+                             longitude=beneficiary.home_longitude, accuracy=10.0, coord_type="wgs84")
     visit = make_visit(worker, beneficiary, location=far_away)
     assert [warning.code for warning in visit.warnings] == ["far_from_home"]
     old_photo = visit.photos[0]
@@ -395,7 +398,7 @@ def test_list_filters_by_status_and_updated_since(app):
 def test_a_malformed_cursor_is_a_field_error(app, cursor):
     with pytest.raises(Invalid) as raised:
         list_visits_for_worker(make_worker(), cursor=cursor)
-    assert "cursor" in raised.value.fields
+    assert "cursor" in raised.value.fields and raised.value.code == "invalid_cursor"
 
 
 def test_an_unknown_status_is_a_field_error(app):
@@ -426,8 +429,9 @@ def test_distance_is_measured_from_the_registered_home(app):
     worker = make_worker()
     beneficiary = make_beneficiary(worker.station)
     latitude = beneficiary.home_latitude + 500 * DEGREE_PER_METRE
-    visit = make_visit(worker, beneficiary, location={"latitude": latitude, "longitude": beneficiary.home_longitude,
-                                                      "accuracy": 5.0, "coord_type": "wgs84"})
+    visit = make_visit(worker, beneficiary, location=LocationInput(latitude=latitude,
+                                                                   longitude=beneficiary.home_longitude,
+                                                                   accuracy=5.0, coord_type="wgs84"))
     expected = distance_m(latitude, beneficiary.home_longitude, beneficiary.home_latitude, beneficiary.home_longitude)
     assert visit.distance_from_home_m == pytest.approx(expected)
     assert 499 < visit.distance_from_home_m < 501
