@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, literal, or_, select, union_all
 
 from extensions import db
 from models import Photo, Visit, VisitWarning
@@ -241,12 +241,18 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
         values = {getattr(photo, f"phash_band{band}") for photo in hashed} - {None}
         if values:
             conditions.append(column.in_(values))
-    candidates = db.session.execute(
-        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash)
+    banded = (
+        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, literal("banded").label("found"))
         .where(Photo.visit_id.is_not(None), Photo.visit_id != visit.id, or_(*conditions))
         .order_by(Photo.id)
         .limit(MAX_REUSE_CANDIDATES)
+    )
+    # One statement for both stages: the check-in path counts its statements.
+    rows = db.session.execute(
+        union_all(banded.subquery().select(), _scoped_candidates(visit, config).subquery().select())
     ).all()
+    candidates = [row for row in rows if row.found == "banded"]
+    scoped = [row for row in rows if row.found == "scoped"]
     matches = []
     for photo in photos:
         for candidate in candidates:
@@ -263,7 +269,7 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
                             "phash_distance": distance, "other_photo_id": candidate.id,
                             "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
                             "other_visit_api": visit_api_path(candidate.visit_id)})
-    matches += _cropped_copies(visit, photos, config, already={(m["photo_id"], m["other_photo_id"]) for m in matches})
+    matches += _cropped_copies(photos, scoped, already={(m["photo_id"], m["other_photo_id"]) for m in matches})
     if not matches:
         return None
     other_visits = sorted({match["other_visit_id"] for match in matches})
@@ -272,27 +278,30 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
                     {"max_phash_distance": max_distance, "other_visit_ids": other_visits, "matches": matches})
 
 
-def _cropped_copies(visit: Visit, photos: Sequence[Photo], config: Mapping, *, already: set) -> list[dict]:
-    """Re-used photos the banded index cannot see: lightly cropped and re-saved copies (hash distance 4–16).
-
-    Looked for where a re-use happens, within bounds: photos of the same station's visits of the last
-    WARN_REUSE_SCOPE_DAYS and of the same beneficiary's visits, newest first, at most MAX_SCOPED_CANDIDATES.
-    The closest few are verified on the thumbnails (services.photos.similarity), so an honest new photo of
-    the same doorway is not taken for a copy.
-    """
-    hashed = [photo for photo in photos if photo.phash]
-    if not hashed:
-        return []
+def _scoped_candidates(visit: Visit, config: Mapping):
+    """Where a re-use happens: photos of the same station's visits of the last WARN_REUSE_SCOPE_DAYS and of
+    the same beneficiary's visits, newest first, at most MAX_SCOPED_CANDIDATES."""
     since = visit.received_at - timedelta(days=config.get("WARN_REUSE_SCOPE_DAYS", 120))
     scope = or_(and_(Visit.station_id == visit.station_id, Visit.received_at >= since),
                 Visit.beneficiary_id == visit.beneficiary_id if visit.beneficiary_id is not None else false())
-    candidates = db.session.execute(
-        select(Photo.id, Photo.visit_id, Photo.phash, Photo.thumb_key)
+    return (
+        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, literal("scoped").label("found"))
         .join(Visit, Visit.id == Photo.visit_id)
         .where(Visit.id != visit.id, Photo.phash.is_not(None), scope)
         .order_by(Photo.id.desc())
         .limit(MAX_SCOPED_CANDIDATES)
-    ).all()
+    )
+
+
+def _cropped_copies(photos: Sequence[Photo], candidates, *, already: set) -> list[dict]:
+    """Re-used photos the banded index cannot see: lightly cropped and re-saved copies (hash distance 4–16).
+
+    Among the scoped candidates, the closest few are verified on the thumbnails (services.photos.similarity),
+    so an honest new photo of the same doorway is not taken for a copy.
+    """
+    hashed = [photo for photo in photos if photo.phash]
+    if not hashed or not candidates:
+        return []
     close = sorted(
         ((phash_distance(photo.phash, candidate.phash), photo, candidate)
          for photo in hashed for candidate in candidates
