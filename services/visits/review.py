@@ -22,8 +22,8 @@ from models.visit import QUEUE_RANK_SEVERITY_WEIGHT, VISIT_QUEUE_RANK
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import to_gcj02
 from services.localtime import time_zone
+from services.pagination import decode_cursor, encode_cursor
 from services.permissions import ensure_can_review, get_visit_for, scope_users, scope_visits, station_ids_in_scope
-from services.registry.search import decode_cursor, encode_cursor
 from services.visits.evidence import RelatedVisit, reused_visit_ids
 from services.visits.submission import revision_snapshot
 from services.visits.workflow import transition

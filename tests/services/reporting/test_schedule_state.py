@@ -10,7 +10,7 @@ from extensions import db
 from models import Beneficiary, Visit, utcnow
 from models.enums import BENEFICIARY_CATEGORIES, RISK_TIER_INTERVAL_DAYS
 from services.registry.bulk_import import import_beneficiaries
-from services.registry.people import save_beneficiary
+from services.registry.people import BeneficiaryChanges, save_beneficiary
 from services.reporting.schedule_state import COUNTING_KINDS, rebuild_schedule_state
 from services.reporting.schedules import (
     category_intervals,
@@ -76,10 +76,11 @@ def run_random_operations(rng: random.Random, steps: int) -> None:
         elif operation == "reopen" and visits_in("approved", "rejected"):
             reopen_visit(admin, rng.choice(visits_in("approved", "rejected")).id, "复核")
         elif operation == "categories":
-            save_beneficiary(rng.choice(people), {"categories": rng.sample(CATEGORIES, rng.randint(1, 3))},
-                             admin)
+            save_beneficiary(rng.choice(people),
+                             BeneficiaryChanges(categories=tuple(rng.sample(CATEGORIES, rng.randint(1, 3)))), admin)
         elif operation == "risk_tier":
-            save_beneficiary(rng.choice(people), {"risk_tier": rng.choice(("", *RISK_TIER_INTERVAL_DAYS))}, admin)
+            save_beneficiary(rng.choice(people),
+                             BeneficiaryChanges(risk_tier=rng.choice(("", *RISK_TIER_INTERVAL_DAYS))), admin)
         elif operation == "interval":
             set_category_interval(rng.choice(CATEGORIES), rng.randint(1, 366), admin)
         elif operation == "import":
