@@ -55,7 +55,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'zoufang.db'}"
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: error messages and logs never carry the values of a statement (notes, locations
+    # and ID numbers are personal data).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "uploads"))
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem")
@@ -86,6 +88,8 @@ class Config:
     VISIT_MAX_AGE = timedelta(days=_env_int("VISIT_MAX_AGE_DAYS", 7))
     VISIT_MAX_FUTURE = timedelta(minutes=_env_int("VISIT_MAX_FUTURE_MINUTES", 5))
     MAX_NOTES_LENGTH = _env_int("MAX_NOTES_LENGTH", 2000)
+    # 人次 of one community activity; bounds what one record can add to the bureau's report.
+    MAX_PEOPLE_COUNT = _env_int("MAX_PEOPLE_COUNT", 50)
 
     # Authenticity thresholds
     WARN_FAR_FROM_HOME_M = _env_float("WARN_FAR_FROM_HOME_M", 300)

@@ -11,6 +11,7 @@ import config as config_module
 from admin import init_admin
 from admin.i18n import select_locale
 from api.errors import register_api_error_handlers
+from api.guards import BoundedIntConverter, GuardedRequest, reject_unstorable_text
 from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
+    _guard_requests(app)
     _init_extensions(app)
     _register_api(app)
     _register_health_check(app)
@@ -59,6 +61,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _guard_requests(app: Flask) -> None:
+    """Hostile input is a 4xx at the edge (api.guards); installed before any route is added."""
+    app.request_class = GuardedRequest
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(reject_unstorable_text)
+
+
+@event.listens_for(Engine, "handle_error")
+def _drop_row_details(context) -> None:
+    """PostgreSQL's DETAIL repeats the row or key that failed (an ID number, a note): keep it out of errors and logs.
+
+    hide_parameters (config) hides the statement's values; this hides the server's echo of them.
+    """
+    original = context.original_exception
+    diagnostics = getattr(original, "diag", None)
+    if diagnostics is None or not diagnostics.message_detail:
+        return
+    original.args = (diagnostics.message_primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None and wrapped.args:
+        wrapped.args = (f"({type(original).__module__}.{type(original).__name__}) {diagnostics.message_primary}",
+                        *wrapped.args[1:])
 
 
 def _init_extensions(app: Flask) -> None:

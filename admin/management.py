@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, FloatField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from admin.base import AdminEditsModelView, AdminOnlyModelView, AdminSecureForm, has_role
+from admin.base import AdminEditsModelView, AdminOnlyModelView, AdminSecureForm, has_role, record_id_or_404
 from admin.i18n import enum_choices, enum_label
 from extensions import db
 from models import AuditEvent, Beneficiary, Region, ServicePoint, Station, User
@@ -103,10 +103,7 @@ class ScopedQueryMixin:
         return self.scope(super().get_count_query())
 
     def get_one(self, id):
-        try:
-            record_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
+        record_id = record_id_or_404(id)
         record = self.scope(super().get_query()).filter(self.model.id == record_id).one_or_none()
         if record is None:
             abort(404)

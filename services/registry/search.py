@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Beneficiary, User, Visit, utcnow
+from models.types import in_column_range, is_storable_text
 from services.errors import Invalid
 from services.geo import distance_m
 from services.permissions import scope_beneficiaries
@@ -93,6 +94,10 @@ def decode_cursor(cursor: str, order: str, key_types: tuple[type, ...]) -> list:
 def _is_instance(value, wanted: type) -> bool:
     if wanted is float:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if wanted is int:
+        return isinstance(value, int) and not isinstance(value, bool) and in_column_range(value)
+    if wanted is str:
+        return isinstance(value, str) and is_storable_text(value)
     return isinstance(value, wanted) and not isinstance(value, bool)
 
 

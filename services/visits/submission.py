@@ -35,6 +35,7 @@ from models.enums import (
     VISIT_KINDS,
     VISIT_STATUSES,
 )
+from models.types import in_column_range
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
 from services.permissions import get_visit_for
@@ -213,6 +214,8 @@ def _check_text_and_counts(data: Mapping, errors: _Errors, config: Mapping) -> N
             errors.add(f"findings.{area}.note", f"不能超过 {MAX_FINDING_NOTE_LENGTH} 字")
     if data.get("people_count") is not None and data["people_count"] < 1:
         errors.add("people_count", "至少为 1")
+    elif data.get("people_count") is not None and data["people_count"] > config["MAX_PEOPLE_COUNT"]:
+        errors.add("people_count", f"不能超过 {config['MAX_PEOPLE_COUNT']}")
 
 
 class _CheckedVisit:
@@ -402,7 +405,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         received_at_text, visit_id = json.loads(raw)
         received_at = datetime.fromisoformat(received_at_text)
-        if received_at.tzinfo is None or not isinstance(visit_id, int):
+        if received_at.tzinfo is None or not isinstance(visit_id, int) or not in_column_range(visit_id):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise Invalid("分页参数无效", fields={"cursor": ["invalid cursor"]}) from None
