@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import logging
+import socket
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from extensions import db
 from factory import create_app
 from tests.api.test_visits import body_for, visit_count
 from tests.factories import auth_headers, image_bytes, make_beneficiary, make_photo, make_visit, make_worker
+from tests.live_server import live_server
 
 BEYOND_INT32 = 2**31
 BEYOND_INT64 = 2**63
@@ -167,3 +169,30 @@ def test_sql_parameters_are_kept_out_of_error_messages(app):
                            {"code": None, "name": "secret visit note"})
     db.session.rollback()
     assert "secret visit note" not in str(raised.value)
+
+
+def _raw_request(base_url: str, request: bytes) -> bytes:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/photos", "/admin/login"])
+def test_a_malformed_chunked_body_under_gunicorn(app, database_url, tmp_path, path):
+    worker = make_worker()
+    token = auth_headers(worker)["Authorization"]
+    content_type = "multipart/form-data; boundary=x" if path == "/api/v1/photos" else "application/json"
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {token}\r\n"
+               f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               "zz\r\n{}\r\n0\r\n\r\n").encode()
+    with live_server(database_url, tmp_path, secret_key=app.config["SECRET_KEY"], workers=1) as base_url:
+        answer = _raw_request(base_url, request)
+    log = (tmp_path / "gunicorn.log").read_text()
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.split()[1] in {b"400", b"403"}, answer[:500]
+    assert "Traceback" not in log and "unhandled error" not in log, log[-3000:]

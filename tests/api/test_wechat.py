@@ -9,7 +9,7 @@ from extensions import db
 from models import User
 from services.accounts.wechat import make_bind_ticket
 from tests.factories import PASSWORD, make_worker
-from tests.services.test_wechat import APP_SECRET, SESSION_KEY, Code2SessionStandIn
+from tests.services.accounts.test_wechat import APP_SECRET, SESSION_KEY, Code2SessionStandIn
 
 LOGIN_URL = "/api/v1/auth/wechat"
 BIND_URL = "/api/v1/auth/wechat/bind"
