@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
@@ -11,7 +11,7 @@ import config as config_module
 from admin import init_admin
 from admin.i18n import select_locale
 from api.errors import register_api_error_handlers
-from api.guards import BoundedIntConverter, GuardedRequest, reject_unstorable_text
+from api.guards import BoundedIntConverter, GuardedRequest, content_security_policy, reject_unstorable_text
 from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_config(app, config or {})
     _configure_logging(app)
     _guard_requests(app)
+    _set_security_headers(app)
     _init_extensions(app)
     _register_api(app)
     _register_health_check(app)
@@ -68,6 +69,27 @@ def _guard_requests(app: Flask) -> None:
     app.request_class = GuardedRequest
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(reject_unstorable_text)
+
+
+def _set_security_headers(app: Flask) -> None:
+    """CSP without inline script, no framing, no sniffing, no caching of personal data, HSTS behind HTTPS."""
+    policy = content_security_policy(app.config)
+    hsts = "max-age=31536000; includeSubDomains" if app.config["SESSION_COOKIE_SECURE"] else None
+
+    @app.after_request
+    def add_security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages and answers carry personal data; only static files and responses that chose their own
+        # caching (the photos' private, revalidated copies) may be kept.
+        if "Cache-Control" not in headers and not (request.endpoint or "").endswith("static"):
+            headers["Cache-Control"] = "no-store"
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", hsts)
+        return response
 
 
 @event.listens_for(Engine, "handle_error")
