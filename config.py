@@ -66,13 +66,18 @@ class Config:
 
     # Accounts and sessions
     API_TOKEN_LIFETIME = timedelta(days=_env_int("API_TOKEN_DAYS", 30))
+    # Failures allowed per (username, client address), and per address across usernames, in the window.
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     ADMIN_IDLE_TIMEOUT = timedelta(minutes=_env_int("ADMIN_IDLE_MINUTES", 30))
     PERMANENT_SESSION_LIFETIME = ADMIN_IDLE_TIMEOUT
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    # How many reverse proxies in front append to X-Forwarded-For; only their entries are believed
+    # (0: the client address is the TCP peer, and X-Forwarded-For is ignored).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     REMEMBER_COOKIE_HTTPONLY = True
 
     # Photos

@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, jsonify, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from admin import init_admin
@@ -25,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
+    _trust_proxies(app)
     _guard_requests(app)
     _set_security_headers(app)
     _init_extensions(app)
@@ -62,6 +64,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto only from the configured number of proxies (throttling keys on the address)."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _guard_requests(app: Flask) -> None:
