@@ -17,6 +17,7 @@ from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
 from models import User
+from models.types import in_column_range
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -127,8 +128,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(session_id: str) -> User | None:
+        # A session made before the user's logout, password change, role/station change or deactivation
+        # carries an old session_version and loads no one: it has ended.
+        user_id, _, version = session_id.partition(":")
+        if not user_id.isdigit() or not version.isdigit() or not in_column_range(int(user_id)):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_version != int(version):
+            return None
+        return user
 
 
 def _register_api(app: Flask) -> None:

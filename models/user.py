@@ -37,12 +37,19 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Part of every admin session's identity (get_id): raising it ends all of the user's sessions at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
     station: Mapped[Station | None] = relationship(foreign_keys=[station_id])
     supervised_stations: Mapped[list[Station]] = relationship(secondary=supervisor_stations)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """The session's identity for Flask-Login: "<id>:<session_version>" (see load_user in factory)."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""hardening: login throttling counters
+"""hardening: login throttling counters, admin session versions
 
 Revision ID: 0005_hardening
 Revises: 0001
@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='1', nullable=False))
     op.create_table('login_throttles',
     sa.Column('key', sa.String(length=160), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -33,3 +35,5 @@ def downgrade():
     with op.batch_alter_table('login_throttles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_throttles_window_started_at'))
     op.drop_table('login_throttles')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('session_version')
