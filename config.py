@@ -1,5 +1,6 @@
 """Configuration from environment variables, with safe defaults for one county on SQLite."""
 
+import base64
 import os
 import secrets
 from datetime import timedelta
@@ -46,6 +47,47 @@ def load_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def decode_key(text: str) -> bytes:
+    """An ID number key from its text form; ValueError unless 32 bytes of URL-safe base64."""
+    key = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    if len(key) != 32:
+        raise ValueError("an ID number key is 32 bytes, URL-safe base64")
+    return key
+
+
+def encode_key(key: bytes) -> str:
+    """The text form of an ID number key (URL-safe base64), as ID_NUMBER_KEY and instance/id_number_keys hold it."""
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def id_number_keys_file(instance_dir: Path = INSTANCE_DIR) -> Path:
+    return instance_dir / "id_number_keys"
+
+
+def load_id_number_keys(instance_dir: Path = INSTANCE_DIR) -> list[bytes]:
+    """The ID number key ring, current key first.
+
+    From ID_NUMBER_KEY (and ID_NUMBER_OLD_KEYS, comma-separated, while a rotation runs), else from
+    instance/id_number_keys (one key a line, current first), generated once like the secret key. Every
+    app server must have the same ring: set ID_NUMBER_KEY when there is more than one.
+    """
+    from_env = os.environ.get("ID_NUMBER_KEY")
+    if from_env:
+        old = [part for part in os.environ.get("ID_NUMBER_OLD_KEYS", "").split(",") if part.strip()]
+        return [decode_key(from_env), *(decode_key(part) for part in old)]
+    key_file = id_number_keys_file(instance_dir)
+    if not key_file.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(encode_key(secrets.token_bytes(32)) + "\n")
+    return [decode_key(line) for line in key_file.read_text().splitlines() if line.strip()]
 
 
 class Config:

@@ -43,6 +43,8 @@ def _load_config(app: Flask, overrides: dict) -> None:
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.load_secret_key(Path(app.instance_path))
+    if not app.config.get("ID_NUMBER_KEYS"):
+        app.config["ID_NUMBER_KEYS"] = config_module.load_id_number_keys(Path(app.instance_path))
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(

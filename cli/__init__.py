@@ -1,9 +1,10 @@
-"""Command-line tools: flask --app wsgi stations|users|beneficiaries|photos|seed-demo."""
+"""Command-line tools: flask --app wsgi stations|users|beneficiaries|photos|keys|seed-demo."""
 
 from flask import Flask
 
 from cli.beneficiaries import beneficiaries_group
 from cli.demo.commands import seed_demo_command
+from cli.keys import keys_group
 from cli.photos import photos_group
 from cli.stations import stations_group
 from cli.users import users_group
@@ -11,5 +12,5 @@ from cli.users import users_group
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to the app's CLI."""
-    for command in (stations_group, users_group, beneficiaries_group, photos_group, seed_demo_command):
+    for command in (stations_group, users_group, beneficiaries_group, photos_group, keys_group, seed_demo_command):
         app.cli.add_command(command)

@@ -148,6 +148,7 @@ AUDIT_ACTIONS = _vocabulary(
     ("export", "导出", "Export"),
     ("schedule_changed", "修改走访周期", "Visit schedule changed"),
     ("wechat_bound", "绑定微信", "WeChat account bound"),
+    ("id_number_key_rotated", "更换身份证号加密密钥", "ID number key rotated"),
 )
 
 # Default visit frequency by category, in days; a person in several categories follows the strictest.

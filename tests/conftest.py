@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 
+TEST_ID_NUMBER_KEY = hashlib.sha256(b"zoufang test ID number key").digest()
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "photos"
 
 
@@ -59,6 +61,8 @@ def _test_config(database_url: str, upload_dir: Path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        # One ring for the whole run: rows written by one app are read by the next (and by live servers).
+        "ID_NUMBER_KEYS": [TEST_ID_NUMBER_KEY],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_DIR": str(upload_dir),
         "SERVER_NAME": "localhost",

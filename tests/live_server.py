@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from config import encode_key
+from tests.conftest import TEST_ID_NUMBER_KEY
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 @contextmanager
 def live_server(database_url: str, work_dir: Path, *, secret_key: str, env: dict | None = None,
-                workers: int = 2) -> Iterator[str]:
+                workers: int = 2, id_number_key: bytes | None = None) -> Iterator[str]:
     """Serve wsgi:app with gunicorn on 127.0.0.1 (a port the OS picks) against `database_url`; yield its base URL.
 
     The listening socket is bound here and handed to gunicorn by file descriptor, so no other process can
@@ -34,6 +37,7 @@ def live_server(database_url: str, work_dir: Path, *, secret_key: str, env: dict
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": secret_key,
+        "ID_NUMBER_KEY": encode_key(id_number_key or TEST_ID_NUMBER_KEY),
         "UPLOAD_DIR": str(work_dir / "uploads"),
         "INSTANCE_DIR": str(work_dir / "instance"),
         # Never leave the loopback: WeChat calls go to a port where nothing listens.
