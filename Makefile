@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 HOST ?= 127.0.0.1
-WORKERS ?= 2
+# Empty: gunicorn.conf.py picks the worker count from the cores.
+WORKERS ?=
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint migrate seed-demo contract bench clean
+.PHONY: run test lint migrate seed-demo contract bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -33,10 +34,11 @@ run: seed-demo
 	@echo ""
 	@echo "Zoufang is starting on http://$(HOST):$(PORT)"
 	@echo "  admin site:   http://$(HOST):$(PORT)/admin"
+	@echo "  phone client: http://$(HOST):$(PORT)/m/  (workers, in WeChat or any phone browser)"
 	@echo "  phone API:    http://$(HOST):$(PORT)/api/v1  (OpenAPI: /api/v1/openapi.json)"
 	@echo ""
-	exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 90 \
-		--access-logfile - wsgi:app
+	exec env GUNICORN_BIND=$(HOST):$(PORT) $(if $(WORKERS),WEB_CONCURRENCY=$(WORKERS)) \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: install the dev requirements and run the suite (TEST_DATABASE_URL adds PostgreSQL).
 test: $(VENV)/.dev-installed
@@ -50,6 +52,10 @@ contract:
 	$(BIN)/python ../shared/contract/phone_api_contract.py http://$(HOST):$(PORT) \
 		$${CONTRACT_USER:-$$(sed -n 's/^worker *\([^ ]*\) *\([^ ]*\).*/\1/p' instance/demo_logins.txt | head -1)} \
 		$${CONTRACT_PASSWORD:-$$(sed -n 's/^worker *\([^ ]*\) *\([^ ]*\).*/\2/p' instance/demo_logins.txt | head -1)}
+
+## make screenshots: rerun the phone client's browser tests, rewriting docs/screenshots/*.png.
+screenshots: $(VENV)/.dev-installed
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/mobile
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.photo_pipeline

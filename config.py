@@ -102,7 +102,22 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "uploads"))
-    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem")
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem")  # or "s3"
+    # S3-compatible object storage (Alibaba OSS, Tencent COS, Huawei OBS, MinIO, AWS); used when
+    # STORAGE_BACKEND=s3 and by `photos migrate --to s3`. Empty credentials: boto3's usual chain.
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_REGION = os.environ.get("S3_REGION", "")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_KEY_PREFIX = os.environ.get("S3_KEY_PREFIX", "")
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "virtual")  # OSS/COS need virtual; MinIO: path
+    S3_CONNECT_TIMEOUT_SECONDS = _env_float("S3_CONNECT_TIMEOUT_SECONDS", 5)
+    S3_READ_TIMEOUT_SECONDS = _env_float("S3_READ_TIMEOUT_SECONDS", 30)
+    # How photo copies reach clients: "stream" through the app (phones in the field may not reach the
+    # bucket's host), or "redirect" to a presigned URL valid PHOTO_URL_SECONDS (S3 backend only).
+    PHOTO_DELIVERY = os.environ.get("PHOTO_DELIVERY", "stream")
+    PHOTO_URL_SECONDS = _env_int("PHOTO_URL_SECONDS", 300)
 
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
 

@@ -16,24 +16,30 @@ from api.guards import BoundedIntConverter, GuardedRequest, content_security_pol
 from api.v1 import create_blueprint as create_api_v1
 from cli import register_commands
 from extensions import babel, csrf, db, login_manager, migrate
+from mobile import init_mobile
 from models import User
 from models.types import in_column_range
+from services.health import readiness
+from services.request_log import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the Zoufang app: configuration, extensions, API, admin, CLI, health check."""
+    """Build the Zoufang app: configuration, extensions, API, admin, phone client, CLI, health check."""
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     _load_config(app, config or {})
     _configure_logging(app)
     _trust_proxies(app)
     _guard_requests(app)
     _set_security_headers(app)
+    init_request_logging(app)
     _init_extensions(app)
     _register_api(app)
     _register_health_check(app)
+    _register_readiness_check(app)
     init_admin(app)
+    init_mobile(app)
     register_commands(app)
     return app
 
@@ -128,6 +134,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
+    # One request, one transaction: services commit their unit of work; whatever a refused or failed
+    # request left uncommitted is discarded here, so no view or error handler rolls back itself.
+    app.teardown_request(_discard_uncommitted)
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
@@ -140,6 +149,10 @@ def _init_extensions(app: Flask) -> None:
         if user is None or user.session_version != int(version):
             return None
         return user
+
+
+def _discard_uncommitted(_error: BaseException | None) -> None:
+    db.session.rollback()
 
 
 def _register_api(app: Flask) -> None:
@@ -160,3 +173,11 @@ def _register_health_check(app: Flask) -> None:
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok"})
 
+
+def _register_readiness_check(app: Flask) -> None:
+    @app.get("/readyz")
+    def readyz():
+        """Ready for traffic: the database and the photo store both answer (503 otherwise)."""
+        checks = readiness()
+        ready = all(state == "ok" for state in checks.values())
+        return jsonify({"status": "ok" if ready else "unavailable", **checks}), 200 if ready else 503

@@ -8,10 +8,11 @@ from flask_login import current_user
 from admin.auth import create_auth_blueprint
 from admin.base import SecureMixin
 from admin.exports import add_export_views
-from admin.i18n import html_lang
 from admin.management import add_management_views
 from admin.reports import add_report_views
 from admin.review import add_review_views
+from admin.templating import template_helpers
+from models.enums import Role
 
 
 class SecureIndexView(SecureMixin, AdminIndexView):
@@ -23,7 +24,7 @@ class SecureIndexView(SecureMixin, AdminIndexView):
 
     @expose("/")
     def index(self):
-        if current_user.role == "supervisor":
+        if current_user.role == Role.SUPERVISOR:
             return redirect(url_for("review.index"))
         return redirect(url_for("dashboard.index"))
 
@@ -31,7 +32,7 @@ class SecureIndexView(SecureMixin, AdminIndexView):
 def init_admin(app: Flask) -> Admin:
     """Create the Admin for this app (never module-level: tests build many apps)."""
     app.register_blueprint(create_auth_blueprint())
-    app.jinja_env.globals["html_lang"] = html_lang
+    app.jinja_env.globals.update(template_helpers())
     admin = Admin(app, name="走访 Zoufang", index_view=SecureIndexView(url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/zoufang_base.html", fluid=True))
     add_review_views(admin)

@@ -10,11 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.base import REVIEWER_ROLES
 from admin.i18n import choose_locale
 from services.accounts.credentials import authenticate
 from services.accounts.users import record_logout
 from services.errors import ServiceError, TooManyRequests
+from services.permissions import is_reviewer
 
 LAST_SEEN_KEY = "admin_last_seen"
 
@@ -55,7 +55,7 @@ def login():
         except ServiceError as error:
             flash(gettext("Wrong username or password."), "error")
             return render_template("admin/login.html", form=form), error.status
-        if user.role not in REVIEWER_ROLES:
+        if not is_reviewer(user):
             return render_template("admin/workers_use_phone.html"), 403
         login_user(user)
         _mark_seen()

@@ -1,9 +1,12 @@
-"""Secure bases for every admin view: closed unless logged in as a supervisor or admin, CSRF on forms."""
+"""Secure bases for every admin view: closed unless logged in as a supervisor or admin, CSRF on forms.
 
+Who may open what is asked of services.permissions; a refused service call is shown by one helper here.
+"""
+
+from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
@@ -12,10 +15,17 @@ from flask_admin.model.base import ViewArgs
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from admin.messages import service_error_text
+from extensions import db
+from models import User
 from models.types import INT_MAX, in_column_range
+from services.errors import ServiceError
+from services.localtime import time_zone
+from services.permissions import ADMIN_ROLES, REVIEWER_ROLES, is_admin
 
-REVIEWER_ROLES = frozenset({"supervisor", "admin"})
-ADMIN_ROLES = frozenset({"admin"})
+
+class CsrfForm(FlaskForm):
+    """An empty form carrying only the CSRF token, for the admin's own POST forms (review actions, exports, import)."""
 
 
 class AdminSecureForm(SecureForm):
@@ -35,16 +45,48 @@ def redirect_to_login():
     return redirect(url_for("admin_auth.login", next=request.full_path))
 
 
-def has_role(*roles: str) -> bool:
+def acting_user() -> User | None:
+    """The logged-in, active user itself (not Flask-Login's proxy), as services check and audit it; else None."""
+    if not current_user.is_authenticated or not current_user.is_active:
+        return None
+    return current_user._get_current_object()
+
+
+def has_role(roles: frozenset[str]) -> bool:
     """Whether the logged-in, active user has one of the roles."""
-    return bool(current_user.is_authenticated and current_user.is_active and current_user.role in roles)
+    user = acting_user()
+    return user is not None and user.role in roles
+
+
+def user_is_admin() -> bool:
+    """Whether the logged-in, active user is an administrator (services.permissions.is_admin)."""
+    return is_admin(acting_user())
+
+
+def flash_service_error(error: ServiceError) -> None:
+    """Show a service's refusal in the page's language (translated by its code, admin/messages.py)."""
+    flash(service_error_text(error), "error")
+
+
+def call_service(service: Callable, *args, **kwargs):
+    """Call one service function for a submitted form; on a refusal, flash it and answer False.
+
+    The one place the admin ends a refused unit of work: the page that follows re-renders its form from
+    the database, so the refused transaction (possibly a failed flush) is rolled back first.
+    """
+    try:
+        return service(*args, **kwargs)
+    except ServiceError as error:
+        db.session.rollback()
+        flash_service_error(error)
+        return False
 
 
 def local_time_formatter(_view, value: datetime, _name: str) -> str:
     """Show stored UTC times in the configured zone (Asia/Shanghai), as the people using the site read them."""
     if value.tzinfo is None:
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(time_zone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class SecureMixin:
@@ -53,7 +95,7 @@ class SecureMixin:
     allowed_roles: frozenset[str] = REVIEWER_ROLES
 
     def is_accessible(self) -> bool:
-        return has_role(*self.allowed_roles)
+        return has_role(self.allowed_roles)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated or not current_user.is_active:
@@ -107,11 +149,11 @@ class AdminEditsModelView(SecureModelView):
 
     @property
     def can_create(self) -> bool:
-        return has_role("admin")
+        return user_is_admin()
 
     @property
     def can_edit(self) -> bool:
-        return has_role("admin")
+        return user_is_admin()
 
     def is_action_allowed(self, name: str) -> bool:
-        return has_role("admin") and super().is_action_allowed(name)
+        return user_is_admin() and super().is_action_allowed(name)

@@ -10,19 +10,18 @@ from flask import Response, flash, redirect, request, stream_with_context, url_f
 from flask_admin import Admin, expose
 from flask_babel import gettext, lazy_gettext, pgettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from admin.base import ADMIN_ROLES, SecureView
-from admin.i18n import enum_label, list_separator
+from admin.base import CsrfForm, SecureView, acting_user, flash_service_error
+from admin.i18n import list_separator
 from admin.review import QueueQuerySchema
-from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
-from services.errors import Forbidden, NotFound, ServiceError
+from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_STATUSES
+from services.errors import NotFound, ServiceError
+from services.permissions import ADMIN_ROLES, MAX_REVEAL_REASON_LENGTH, can_export_full_ids
 from services.registry.roster_xlsx import check_roster_upload, commit_roster_upload
 from services.reporting.exports import (
     EXPORT_FORMATS,
-    MAX_REASON_LENGTH,
     BeneficiaryExportFilters,
     export_beneficiaries,
     export_visits,
@@ -30,10 +29,6 @@ from services.reporting.exports import (
 from services.visits.review import QueueFilters, queue_filter_choices
 
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "geojson": lazy_gettext("GeoJSON (map)")}
-
-
-class CsrfForm(FlaskForm):
-    """An empty form carrying only the CSRF token."""
 
 
 class VisitExportSchema(QueueQuerySchema):
@@ -59,7 +54,7 @@ class BeneficiaryExportSchema(Schema):
     status = fields.String(validate=validate.OneOf(list(BENEFICIARY_STATUSES)), load_default=None)
     format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
     full_id_numbers = fields.Boolean(load_default=False)
-    reason = fields.String(validate=validate.Length(max=MAX_REASON_LENGTH), load_default=None)
+    reason = fields.String(validate=validate.Length(max=MAX_REVEAL_REASON_LENGTH), load_default=None)
 
     @pre_load
     def drop_blank(self, data, **kwargs):
@@ -113,17 +108,11 @@ def _messages(error: ValidationError) -> str:
 class ExportsView(SecureView):
     """The exports page: visits under the review queue's filters, and the registry, in the user's scope."""
 
-    def render(self, template: str, **kwargs):
-        kwargs.update(label=enum_label, formats=FORMAT_LABELS,
-                      vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
-                             "categories": BENEFICIARY_CATEGORIES, "beneficiary_statuses": BENEFICIARY_STATUSES})
-        return super().render(template, **kwargs)
-
     def _page(self, status: int = 200, filters: QueueFilters | None = None):
         station_choices, worker_choices = queue_filter_choices(current_user)
         return self.render("admin/exports/index.html", form=CsrfForm(), filters=filters or QueueFilters(status=None),
-                           station_choices=station_choices, worker_choices=worker_choices,
-                           is_admin=current_user.role == "admin"), status
+                           station_choices=station_choices, worker_choices=worker_choices, formats=FORMAT_LABELS,
+                           may_export_full_ids=can_export_full_ids(acting_user())), status
 
     @expose("/")
     def index(self):
@@ -150,11 +139,8 @@ class ExportsView(SecureView):
         except ValidationError as error:
             flash(gettext("Invalid export conditions: %(fields)s", fields=_messages(error)), "error")
             return self._page(400)
-        except Forbidden as error:
-            flash(error.message, "error")
-            return self._page(403)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
             return self._page(error.status)
         return _download(export)
 
@@ -179,7 +165,7 @@ class RosterImportView(SecureView):
             flash(_messages(error), "error")
             return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None, token=None), 400
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
             return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None,
                                token=None), error.status
         return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=token,
@@ -195,7 +181,7 @@ class RosterImportView(SecureView):
             flash(gettext("The file to import is gone or has expired; please upload it again."), "error")
             return redirect(url_for(".index"))
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
             return redirect(url_for(".index"))
         if not report.ok:
             return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None), 422

@@ -20,8 +20,17 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, FloatField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from admin.base import AdminEditsModelView, AdminOnlyModelView, AdminSecureForm, has_role, record_id_or_404
-from admin.i18n import enum_choices, enum_label
+from admin.base import (
+    AdminEditsModelView,
+    AdminOnlyModelView,
+    AdminSecureForm,
+    acting_user,
+    call_service,
+    flash_service_error,
+    record_id_or_404,
+    user_is_admin,
+)
+from admin.i18n import enum_choices, enum_label, list_separator
 from extensions import db
 from models import AuditEvent, Beneficiary, Region, ServicePoint, Station, User
 from models.enums import (
@@ -32,12 +41,13 @@ from models.enums import (
     REGION_LEVELS,
     RISK_TIERS,
     ROLES,
+    Role,
 )
 from services.accounts.users import create_user, deactivate_user, set_password, update_user
 from services.errors import NotFound, ServiceError
-from services.permissions import scope_beneficiaries, scope_users
+from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
 from services.registry.people import reveal_id_number, save_beneficiary
-from services.registry.stations import add_station
+from services.registry.stations import add_station, save_region, save_service_point, update_station
 
 MANAGEMENT = lazy_gettext("Management")
 
@@ -63,16 +73,6 @@ def _with_blank(choices_of):
 def _label_formatter(vocabulary):
     """A column formatter showing a code by its label in the current language."""
     return lambda _view, _context, model, name: enum_label(vocabulary, getattr(model, name))
-
-
-def _acting_user() -> User:
-    """The logged-in user itself (not Flask-Login's proxy), as services record it in the audit log."""
-    return current_user._get_current_object()
-
-
-def _flash_service_error(error: ServiceError) -> None:
-    details = "; ".join(f"{field}: {', '.join(map(str, problems))}" for field, problems in error.fields.items())
-    flash(f"{error.message}{' (' + details + ')' if details else ''}", "error")
 
 
 class OptionalSelectField(SelectField):
@@ -136,9 +136,9 @@ class PasswordResetForm(AdminSecureForm):
 
 def _station_codes_from(form) -> list[str]:
     """The stations the form gives for the chosen role: a worker's one, a supervisor's several, an admin none."""
-    if form.role.data == "worker":
+    if form.role.data == Role.WORKER:
         return [form.station.data.code] if form.station.data else []
-    if form.role.data == "supervisor":
+    if form.role.data == Role.SUPERVISOR:
         return [station.code for station in form.supervised_stations.data or []]
     return []
 
@@ -164,7 +164,8 @@ class UserView(ScopedQueryMixin, AdminEditsModelView):
     }
     column_formatters = {
         "role": _label_formatter(ROLES),
-        "supervised_stations": lambda _v, _c, user, _n: "、".join(station.name for station in user.supervised_stations),
+        "supervised_stations": lambda _v, _c, user, _n: list_separator().join(
+            station.name for station in user.supervised_stations),
     }
     details_template = "admin/user_details.html"
 
@@ -182,29 +183,19 @@ class UserView(ScopedQueryMixin, AdminEditsModelView):
 
     @property
     def column_extra_row_actions(self):
-        if not has_role("admin"):
+        if not user_is_admin():
             return []
         return [EndpointLinkRowAction("fa fa-key", ".reset_password_view", title=gettext("Reset password"))]
 
     def create_model(self, form):
-        try:
-            return create_user(form.username.data, form.role.data, form.password.data,
-                               display_name=form.display_name.data or "", phone=form.phone.data or None,
-                               station_codes=_station_codes_from(form), actor=_acting_user())
-        except ServiceError as error:
-            db.session.rollback()
-            _flash_service_error(error)
-            return False
+        return call_service(create_user, form.username.data, form.role.data, form.password.data,
+                            display_name=form.display_name.data or "", phone=form.phone.data or None,
+                            station_codes=_station_codes_from(form), actor=acting_user())
 
     def update_model(self, form, model):
-        try:
-            update_user(model, display_name=form.display_name.data or "", phone=form.phone.data or None,
-                        role=form.role.data, station_codes=_station_codes_from(form), actor=_acting_user())
-        except ServiceError as error:
-            db.session.rollback()
-            _flash_service_error(error)
-            return False
-        return True
+        return call_service(update_user, model, display_name=form.display_name.data or "",
+                            phone=form.phone.data or None, role=form.role.data,
+                            station_codes=_station_codes_from(form), actor=acting_user()) is not False
 
     @action("deactivate", lazy_gettext("Deactivate"),
             lazy_gettext("Deactivate the selected accounts? Their phone sessions end at once."))
@@ -213,32 +204,30 @@ class UserView(ScopedQueryMixin, AdminEditsModelView):
         for user_id in ids:
             user = self.get_one(user_id)
             if user.active:
-                deactivate_user(user, actor=_acting_user())
+                deactivate_user(user, actor=acting_user())
                 deactivated += 1
         flash(gettext("%(count)d accounts deactivated.", count=deactivated), "success")
 
     @expose("/password/", methods=("GET", "POST"))
     def reset_password_view(self):
         """Set a new password for an account (admins only); its API tokens are revoked by the service."""
-        if not has_role("admin"):
+        if not user_is_admin():
             abort(403)
         user = self.get_one(request.args.get("id"))
         form = PasswordResetForm(request.form)
-        if request.method == "POST" and form.validate():
-            try:
-                set_password(user, form.password.data, actor=_acting_user())
-            except ServiceError as error:
-                db.session.rollback()
-                _flash_service_error(error)
-            else:
-                flash(gettext("The password of %(name)s was changed.", name=user.name), "success")
-                return redirect(self.get_url(".details_view", id=user.id))
+        changed = (request.method == "POST" and form.validate()
+                   and call_service(set_password, user, form.password.data, actor=acting_user()) is not False)
+        if changed:
+            flash(gettext("The password of %(name)s was changed.", name=user.name), "success")
+            return redirect(self.get_url(".details_view", id=user.id))
         return self.render("admin/password_reset.html", form=form, user=user)
 
 
 # --- Regions, stations, service points -------------------------------------------------------------------
 
 class RegionView(AdminOnlyModelView):
+    """行政区划: created and edited through services.registry.stations.save_region (audited)."""
+
     column_list = ("code", "name", "level", "parent")
     column_searchable_list = ("code", "name")
     column_filters = (FilterEqual(Region.level, lazy_gettext("Level"), options=lambda: enum_choices(REGION_LEVELS)),)
@@ -252,6 +241,16 @@ class RegionView(AdminOnlyModelView):
     def get_query(self):
         return super().get_query().options(joinedload(Region.parent))
 
+    def _save(self, form, region):
+        return call_service(save_region, region, code=form.code.data, name=form.name.data, level=form.level.data,
+                            parent=form.parent.data, actor=acting_user())
+
+    def create_model(self, form):
+        return self._save(form, None)
+
+    def update_model(self, form, model):
+        return self._save(form, model) is not False
+
 
 class StationForm(AdminSecureForm):
     code = StringField(lazy_gettext("Code"), validators=[DataRequired(), Length(max=32)])
@@ -262,7 +261,8 @@ class StationForm(AdminSecureForm):
 
 
 class StationView(AdminOnlyModelView):
-    """社工站: created through services.registry.stations.add_station, which derives the region path from the code."""
+    """社工站: created through services.registry.stations.add_station (which derives the region path from an
+    official code, else takes the region chosen) and edited through update_station; both audited."""
 
     column_list = ("code", "name", "region", "latitude", "longitude", "created_at")
     column_searchable_list = ("code", "name")
@@ -275,20 +275,18 @@ class StationView(AdminOnlyModelView):
         return super().get_query().options(joinedload(Station.region))
 
     def create_model(self, form):
-        try:
-            station = add_station(form.code.data, form.name.data, latitude=form.latitude.data,
-                                  longitude=form.longitude.data, actor=_acting_user())
-        except ServiceError as error:
-            db.session.rollback()
-            _flash_service_error(error)
-            return False
-        if form.region.data is not None and station.region is None:
-            station.region = form.region.data
-            db.session.commit()
-        return station
+        return call_service(add_station, form.code.data, form.name.data, region=form.region.data,
+                            latitude=form.latitude.data, longitude=form.longitude.data, actor=acting_user())
+
+    def update_model(self, form, model):
+        return call_service(update_station, model, code=form.code.data, name=form.name.data,
+                            region=form.region.data, latitude=form.latitude.data, longitude=form.longitude.data,
+                            actor=acting_user()) is not False
 
 
 class ServicePointView(AdminOnlyModelView):
+    """服务点: created and edited through services.registry.stations.save_service_point (audited)."""
+
     column_list = ("name", "station", "region", "latitude", "longitude")
     column_searchable_list = ("name",)
     column_labels = {"name": lazy_gettext("Name"), "station": lazy_gettext("Station"),
@@ -298,6 +296,17 @@ class ServicePointView(AdminOnlyModelView):
 
     def get_query(self):
         return super().get_query().options(joinedload(ServicePoint.station), joinedload(ServicePoint.region))
+
+    def _save(self, form, point):
+        return call_service(save_service_point, point, name=form.name.data, station=form.station.data,
+                            region=form.region.data, latitude=form.latitude.data, longitude=form.longitude.data,
+                            actor=acting_user())
+
+    def create_model(self, form):
+        return self._save(form, None)
+
+    def update_model(self, form, model):
+        return self._save(form, model) is not False
 
 
 # --- Beneficiaries ---------------------------------------------------------------------------------------
@@ -326,7 +335,8 @@ class BeneficiaryForm(AdminSecureForm):
 
 
 class RevealForm(AdminSecureForm):
-    reason = TextAreaField(lazy_gettext("Reason"), validators=[DataRequired(), Length(min=2, max=200)])
+    reason = TextAreaField(lazy_gettext("Reason"),
+                           validators=[DataRequired(), Length(min=2, max=MAX_REVEAL_REASON_LENGTH)])
 
 
 def _beneficiary_data(form: BeneficiaryForm) -> dict:
@@ -381,7 +391,7 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         "gender": _label_formatter(GENDERS),
         "risk_tier": _label_formatter(RISK_TIERS),
         "status": _label_formatter(BENEFICIARY_STATUSES),
-        "categories": lambda _v, _c, person, _n: "、".join(
+        "categories": lambda _v, _c, person, _n: list_separator().join(
             enum_label(BENEFICIARY_CATEGORIES, code) for code in person.categories),
     }
     form = BeneficiaryForm
@@ -409,21 +419,10 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         return [EndpointLinkRowAction("fa fa-id-card", ".reveal_view", title=gettext("Show full ID number"))]
 
     def create_model(self, form):
-        try:
-            return save_beneficiary(None, _beneficiary_data(form), _acting_user())
-        except ServiceError as error:
-            db.session.rollback()
-            _flash_service_error(error)
-            return False
+        return call_service(save_beneficiary, None, _beneficiary_data(form), acting_user())
 
     def update_model(self, form, model):
-        try:
-            save_beneficiary(model, _beneficiary_data(form), _acting_user())
-        except ServiceError as error:
-            db.session.rollback()
-            _flash_service_error(error)
-            return False
-        return True
+        return call_service(save_beneficiary, model, _beneficiary_data(form), acting_user()) is not False
 
     @expose("/reveal/", methods=("GET", "POST"))
     def reveal_view(self):
@@ -432,11 +431,11 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         form = RevealForm(request.form)
         if request.method == "POST" and form.validate():
             try:
-                id_number = reveal_id_number(_acting_user(), beneficiary, form.reason.data)
+                id_number = reveal_id_number(acting_user(), beneficiary, form.reason.data)
             except NotFound:
                 abort(404)
             except ServiceError as error:
-                _flash_service_error(error)
+                flash_service_error(error)
                 return self.render("admin/beneficiary_reveal.html", form=form, beneficiary=beneficiary,
                                    id_number=None)
             response = make_response(self.render("admin/beneficiary_reveal.html", form=None,
@@ -453,6 +452,9 @@ class AuditEventView(AdminOnlyModelView):
 
     can_create = False
     can_edit = False
+
+    def is_accessible(self) -> bool:
+        return can_read_audit_log(acting_user())
     column_list = ("created_at", "actor", "action", "object_type", "object_id", "ip", "details")
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "action")

@@ -6,17 +6,15 @@ services.reports or services.schedules, and render the result; scoping is decide
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Response, flash, request
+from flask import Response, request
 from flask_admin import Admin, expose
 from flask_babel import gettext, lazy_gettext
-from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from wtforms import validators
 
-from admin.base import AdminOnlyModelView, SecureView
-from admin.i18n import enum_label, list_separator
+from admin.base import AdminOnlyModelView, SecureView, acting_user, call_service
+from admin.i18n import enum_label
+from admin.messages import service_error_text
 from extensions import db
 from models import CategorySchedule, utcnow
 from models.enums import BENEFICIARY_CATEGORIES
@@ -29,13 +27,10 @@ from services.reporting.schedules import (
     ensure_category_schedules,
     local_date,
     set_category_interval,
-    time_zone,
 )
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOADS = {"xlsx": XLSX_MIME, "csv": "text/csv; charset=utf-8"}
-# The dashboard's periods (services.reporting.dashboard.PERIODS keys) as the page names them.
-PERIOD_LABELS = {"today": lazy_gettext("Today"), "week": lazy_gettext("This week"), "month": lazy_gettext("This month")}
 # The report table's headers per figure (services.reporting.reports.FIGURE_COLUMNS names). The downloads keep
 # the service's Chinese headers: they are filed with the bureau, whose forms are in Chinese whatever the page shows.
 FIGURE_LABELS = {
@@ -58,37 +53,9 @@ FIGURE_LABELS = {
 }
 
 
-def local_time(moment) -> str:
-    """An aware timestamp as local (Asia/Shanghai) minutes."""
-    return moment.astimezone(time_zone()).strftime("%Y-%m-%d %H:%M")
-
-
-def percent(value: float | None) -> str:
-    """A share for people: 62.5%, or — when there is nothing to divide by."""
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def duration_text(age: timedelta | None) -> str:
-    """An age for people: 3 天 4 小时, 25 分钟 (3 d 4 h, 25 min in English)."""
-    if age is None:
-        return "—"
-    hours = int(age.total_seconds() // 3600)
-    if hours >= 24:
-        return gettext("%(days)d d %(hours)d h", days=hours // 24, hours=hours % 24)
-    if hours:
-        return gettext("%(hours)d h", hours=hours)
-    return gettext("%(minutes)d min", minutes=int(age.total_seconds() // 60))
-
-
-def period_label(period) -> str:
-    """The name of a dashboard period (today, this week, this month) in the current language."""
-    return str(PERIOD_LABELS.get(period.key, period.label))
-
-
 def report_columns() -> list[tuple[str, str, str]]:
     """(name, header, number format) of the report table's figures, headers in the current language."""
-    return [(name, str(FIGURE_LABELS.get(name, header)), number_format)
-            for name, header, number_format in FIGURE_COLUMNS]
+    return [(name, str(FIGURE_LABELS[name]), number_format) for name, _download_header, number_format in FIGURE_COLUMNS]
 
 
 class ReportQuerySchema(Schema):
@@ -117,12 +84,7 @@ class DashboardView(SecureView):
 
     @expose("/")
     def index(self):
-        dashboard = build_dashboard(current_user._get_current_object())
-        return self.render("admin/reports/dashboard.html", dashboard=dashboard, percent=percent,
-                           duration_text=duration_text, local_date=local_date, local_time=local_time,
-                           period_label=period_label,
-                           categories=lambda beneficiary: list_separator().join(
-                               enum_label(BENEFICIARY_CATEGORIES, code) for code in beneficiary.categories))
+        return self.render("admin/reports/dashboard.html", dashboard=build_dashboard(acting_user()))
 
 
 class ReportView(SecureView):
@@ -132,7 +94,7 @@ class ReportView(SecureView):
     def index(self):
         today = local_date(utcnow())
         arguments = {"start": today.replace(day=1).isoformat(), "end": today.isoformat(), **request.args.to_dict()}
-        user = current_user._get_current_object()
+        user = acting_user()
         scopes = report_scopes(user)
         try:
             query = ReportQuerySchema().load(arguments)
@@ -140,14 +102,14 @@ class ReportView(SecureView):
         except ValidationError as error:
             return self._form(arguments, scopes, errors=error.messages), 422
         except ServiceError as error:
-            return self._form(arguments, scopes, errors={"region": [error.message]}), error.status
+            return self._form(arguments, scopes, errors={"region": [service_error_text(error)]}), error.status
         if query["format"] in DOWNLOADS:
             return self._download(report, query["format"])
         return self._form(arguments, scopes, report=report)
 
     def _form(self, arguments: dict, scopes, report=None, errors=None):
         return self.render("admin/reports/report.html", arguments=arguments, scopes=scopes, report=report,
-                           errors=errors or {}, columns=report_columns(), percent=percent)
+                           errors=errors or {}, columns=report_columns())
 
     @staticmethod
     def _download(report, file_format: str) -> Response:
@@ -180,13 +142,8 @@ class CategoryScheduleView(AdminOnlyModelView):
         return super().index_view()
 
     def update_model(self, form, model) -> bool:
-        try:
-            set_category_interval(model.category, form.interval_days.data, current_user._get_current_object())
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return False
-        return True
+        return call_service(set_category_interval, model.category, form.interval_days.data,
+                            acting_user()) is not False
 
 
 def add_report_views(admin: Admin) -> None:

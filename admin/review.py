@@ -7,7 +7,6 @@ renders the result; who may see or do what is decided there, never here.
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import Admin, expose
@@ -15,28 +14,15 @@ from flask_admin.actions import ActionsMixin, action
 from flask_babel import gettext, lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 from wtforms import HiddenField
 
-from admin.base import SecureView
-from admin.i18n import enum_label, list_separator
-from models.enums import (
-    BENEFICIARY_CATEGORIES,
-    COORD_TYPES,
-    DOMAINS,
-    FINDING_AREAS,
-    FINDING_VALUES,
-    NEEDS,
-    REVIEW_ACTIONS,
-    SERVICES,
-    VISIT_KINDS,
-    VISIT_STATUSES,
-    WARNING_CODES,
-)
+from admin.base import CsrfForm, SecureView, flash_service_error
+from models.enums import VISIT_KINDS, VISIT_STATUSES, WARNING_CODES
 from services.errors import NotFound, ServiceError
 from services.photos.delivery import photo_variant_response
 from services.visits.review import (
+    DEFAULT_QUEUE_STATUS,
     QueueFilters,
     bulk_approve,
     next_to_review,
@@ -48,8 +34,6 @@ from services.visits.review import (
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 QUEUE_PAGE_SIZE = 50
 MAX_COMMENT_LENGTH = 2000
-# Bootstrap badge colour per warning severity (3 is the most serious).
-SEVERITY_BADGES = {3: "badge-danger", 2: "badge-warning", 1: "badge-info"}
 REVIEW_ACTION_DONE = {
     "approve": lazy_gettext("Visit record #%(id)d approved"),
     "reject": lazy_gettext("Visit record #%(id)d marked as rejected"),
@@ -82,7 +66,7 @@ class QueueQuerySchema(Schema):
     station = fields.Integer(validate=validate.Range(min=1))
     worker = fields.Integer(validate=validate.Range(min=1))
     kind = fields.String(validate=validate.OneOf(list(VISIT_KINDS)))
-    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default="submitted")
+    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default=DEFAULT_QUEUE_STATUS)
     received_from = fields.Date()
     received_to = fields.Date()
     has_warnings = fields.Boolean()
@@ -118,28 +102,8 @@ class BulkApproveSchema(Schema):
     visit_ids = fields.List(fields.Integer(), required=True)
 
 
-class CsrfForm(FlaskForm):
-    """An empty form whose only field is the CSRF token, for the review action forms."""
-
-
 class ActionForm(FlaskForm):
     action = HiddenField()
-
-
-def local_time(value) -> str:
-    """A UTC timestamp shown in the configured local time zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
-
-
-def distance_text(metres: float | None) -> str:
-    """A distance for people: 85 米, 1.2 公里 (85 m, 1.2 km in English)."""
-    if metres is None:
-        return "—"
-    if metres < 1000:
-        return gettext("%(metres).0f m", metres=metres)
-    return gettext("%(kilometres).1f km", kilometres=metres / 1000)
 
 
 def bulk_summary(report) -> str:
@@ -153,24 +117,11 @@ def bulk_summary(report) -> str:
                    skipped=report.skipped_total, reasons=reasons)
 
 
-def map_point_labels(record) -> list[str]:
-    """The legend of each map point in the current language (photos keep their number on the page)."""
-    photo_numbers = iter(number for number, photo in enumerate(record.visit.photos, start=1) if photo.gps is not None)
-    labels = []
-    for point in record.map_points:
-        if point.kind == "photo":
-            labels.append(gettext("Photo %(number)d", number=next(photo_numbers, 0)))
-        else:
-            labels.append(str(MAP_POINT_LABELS.get(point.kind, point.label)))
-    return labels
-
-
-def warning_badge(warning) -> Markup:
-    """A coloured badge naming a warning."""
-    css = SEVERITY_BADGES.get(warning.severity, "badge-secondary")
-    return Markup('<span class="badge {}" title="{}">{}</span>').format(
-        css, warning.message, enum_label(WARNING_CODES, warning.code)
-    )
+def map_point_label(point) -> str:
+    """The legend of a map point in the current language (photos keep their number on the page)."""
+    if point.kind == "photo":
+        return gettext("Photo %(number)d", number=point.number)
+    return str(MAP_POINT_LABELS[point.kind])
 
 
 class ReviewQueueView(SecureView, ActionsMixin):
@@ -179,17 +130,6 @@ class ReviewQueueView(SecureView, ActionsMixin):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.init_actions()
-
-    def render(self, template: str, **kwargs):
-        kwargs.update(
-            label=enum_label, local_time=local_time, distance_text=distance_text, warning_badge=warning_badge,
-            list_separator=list_separator,
-            vocab={"kinds": VISIT_KINDS, "statuses": VISIT_STATUSES, "warnings": WARNING_CODES,
-                   "services": SERVICES, "domains": DOMAINS, "needs": NEEDS, "areas": FINDING_AREAS,
-                   "finding_values": FINDING_VALUES, "review_actions": REVIEW_ACTIONS,
-                   "coord_types": COORD_TYPES, "categories": BENEFICIARY_CATEGORIES},
-        )
-        return super().render(template, **kwargs)
 
     # Flask-Admin's ActionsMixin asks the view for its action form and how to validate it.
     def action_form(self):
@@ -234,7 +174,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
             flash(gettext("The selected records are not valid."), "error")
             return None
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
             return None
         flash(bulk_summary(report), "success" if report.approved else "warning")
         return None
@@ -256,8 +196,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
             "tileUrl": config["MAP_TILE_URL"],
             "subdomains": config["MAP_TILE_SUBDOMAINS"],
             "attribution": config["MAP_TILE_ATTRIBUTION"],
-            "points": [{**point.as_dict(), "label": label}
-                       for point, label in zip(record.map_points, map_point_labels(record), strict=True)],
+            "points": [{**point.as_dict(), "label": map_point_label(point)} for point in record.map_points],
         }
 
     @expose("/visit/<int:visit_id>/<any(approve, reject, return, reopen):review_action>", methods=("POST",))
@@ -272,7 +211,7 @@ class ReviewQueueView(SecureView, ActionsMixin):
         except NotFound:
             abort(404)
         except ServiceError as error:
-            flash(error.message, "error")
+            flash_service_error(error)
         else:
             flash(str(REVIEW_ACTION_DONE[review_action]) % {"id": visit_id}, "success")
             following = next_to_review(current_user)

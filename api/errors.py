@@ -1,6 +1,8 @@
-"""The API's one error shape: {"error": {"code", "message", "fields"}} with the right status."""
+"""The API's one error shape: {"error": {"code", "message", "fields"}} with the right status.
 
-import contextlib
+The handlers only render: whatever a refused or failed request left uncommitted is discarded when the
+request ends (factory.py, one request, one transaction).
+"""
 
 from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
@@ -8,7 +10,6 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from extensions import db
 from services.errors import ServiceError
 
 _HTTP_CODES = {
@@ -65,14 +66,12 @@ def register_api_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError):
-        db.session.rollback()
         if not _is_api_request():
             return error.message, error.status
         return error_response(error.status, error.code, error.message, error.fields, error.headers)
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(error: ValidationError):
-        db.session.rollback()
         return error_response(422, "validation_error", "请求内容有误",
                               flatten_messages(error.messages))
 
@@ -80,7 +79,6 @@ def register_api_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         if not _is_api_request():
             return error
-        db.session.rollback()
         status = error.code or 500
         headers = {}
         valid_methods = getattr(error, "valid_methods", None)
@@ -90,8 +88,6 @@ def register_api_error_handlers(app: Flask) -> None:
                               headers=headers)
 
     def handle_database_unavailable(error: Exception):
-        with contextlib.suppress(*DATABASE_UNAVAILABLE):
-            db.session.rollback()
         # One line, no statement or parameters: the outage is the news, not the query that met it.
         current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
                                    type(getattr(error, "orig", None) or error).__name__)
@@ -105,7 +101,6 @@ def register_api_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
-        db.session.rollback()
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api_request():
             return error_response(500, "internal_error", "服务器内部错误，请稍后重试")

@@ -1,7 +1,8 @@
-"""Command-line tools: flask --app wsgi stations|users|beneficiaries|photos|keys|seed-demo."""
+"""Command-line tools: flask --app wsgi stations|users|beneficiaries|photos|keys|seed-demo|backup|restore."""
 
 from flask import Flask
 
+from cli.backup import backup_command, restore_command
 from cli.beneficiaries import beneficiaries_group
 from cli.demo.commands import seed_demo_command
 from cli.keys import keys_group
@@ -12,5 +13,6 @@ from cli.users import users_group
 
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to the app's CLI."""
-    for command in (stations_group, users_group, beneficiaries_group, photos_group, keys_group, seed_demo_command):
+    for command in (stations_group, users_group, beneficiaries_group, photos_group, keys_group, seed_demo_command,
+                    backup_command, restore_command):
         app.cli.add_command(command)

@@ -3,17 +3,43 @@
 This is the single source for /api/v1/meta, validation and the admin's labels.
 """
 
+from enum import StrEnum
 from types import MappingProxyType
 
 
+class Role(StrEnum):
+    """A user's role; stored as its value, so `Role.ADMIN == "admin"` and no migration is needed."""
+
+    WORKER = "worker"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class VisitStatus(StrEnum):
+    """Where a visit stands in review (services.visits.workflow moves it)."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+
+
+class BeneficiaryStatus(StrEnum):
+    """Whether a person is still in the registry."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
 def _vocabulary(*entries: tuple[str, str, str]) -> MappingProxyType:
-    return MappingProxyType({code: {"zh": zh, "en": en} for code, zh, en in entries})
+    # str(): enum members become their plain value, so the keys serialise and compare as the stored codes.
+    return MappingProxyType({str(code): {"zh": zh, "en": en} for code, zh, en in entries})
 
 
 ROLES = _vocabulary(
-    ("worker", "社工", "Social worker"),
-    ("supervisor", "督导员", "Supervisor"),
-    ("admin", "管理员", "Administrator"),
+    (Role.WORKER, "社工", "Social worker"),
+    (Role.SUPERVISOR, "督导员", "Supervisor"),
+    (Role.ADMIN, "管理员", "Administrator"),
 )
 
 REGION_LEVELS = _vocabulary(
@@ -45,7 +71,8 @@ RISK_TIERS = _vocabulary(
 
 GENDERS = _vocabulary(("male", "男", "Male"), ("female", "女", "Female"))
 
-BENEFICIARY_STATUSES = _vocabulary(("active", "在册", "Active"), ("closed", "已销档", "Closed"))
+BENEFICIARY_STATUSES = _vocabulary((BeneficiaryStatus.ACTIVE, "在册", "Active"),
+                                   (BeneficiaryStatus.CLOSED, "已销档", "Closed"))
 
 VISIT_KINDS = _vocabulary(
     ("home_visit", "入户走访", "Home visit"),
@@ -101,10 +128,10 @@ FINDING_AREAS = _vocabulary(
 FINDING_VALUES = _vocabulary(("ok", "正常", "OK"), ("concern", "有问题", "Concern"))
 
 VISIT_STATUSES = _vocabulary(
-    ("submitted", "待审核", "Submitted"),
-    ("approved", "已通过", "Approved"),
-    ("rejected", "未通过", "Rejected"),
-    ("returned", "退回补充", "Returned"),
+    (VisitStatus.SUBMITTED, "待审核", "Submitted"),
+    (VisitStatus.APPROVED, "已通过", "Approved"),
+    (VisitStatus.REJECTED, "未通过", "Rejected"),
+    (VisitStatus.RETURNED, "退回补充", "Returned"),
 )
 
 REVIEW_ACTIONS = _vocabulary(
@@ -149,6 +176,10 @@ AUDIT_ACTIONS = _vocabulary(
     ("schedule_changed", "修改走访周期", "Visit schedule changed"),
     ("wechat_bound", "绑定微信", "WeChat account bound"),
     ("id_number_key_rotated", "更换身份证号加密密钥", "ID number key rotated"),
+    ("station_created", "创建社工站", "Station created"),
+    ("station_changed", "修改社工站", "Station changed"),
+    ("region_changed", "修改行政区划", "Region changed"),
+    ("service_point_changed", "修改服务点", "Service point changed"),
 )
 
 # Default visit frequency by category, in days; a person in several categories follows the strictest.

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from models.beneficiary import Beneficiary
+from models.enums import VisitStatus
 from models.region import ServicePoint, Station
 from models.types import UTCDateTime, utcnow
 from models.user import User
@@ -87,7 +88,7 @@ class Visit(db.Model):
     # Number of people served, for community activities (人次); 1 for a visit to one person.
     people_count: Mapped[int] = mapped_column(Integer, default=1)
 
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=VisitStatus.SUBMITTED, index=True)
     # Denormalised from the warnings so the review queue sorts and filters without recomputing.
     warning_count: Mapped[int] = mapped_column(Integer, default=0)
     warning_severity: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
+from services.storage import S3Storage
 
 TEST_ID_NUMBER_KEY = hashlib.sha256(b"zoufang test ID number key").digest()
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "photos"
@@ -162,3 +167,90 @@ def shared_photos() -> Path:
     if not SHARED_PHOTOS.is_dir():
         pytest.skip("../shared/testdata/photos is not present")
     return SHARED_PHOTOS
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until something accepts connections on the loopback port; fail if process exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's standalone S3-compatible server, over HTTP on a free loopback port, for the whole run."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def s3_settings(s3_endpoint) -> dict:
+    """App settings for the S3 backend on a new, empty bucket of the moto server."""
+    settings = {
+        "STORAGE_BACKEND": "s3", "S3_BUCKET": f"zoufang-test-{uuid.uuid4().hex[:16]}",
+        "S3_ENDPOINT_URL": s3_endpoint, "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test-key",
+        "S3_SECRET_ACCESS_KEY": "test-secret", "S3_KEY_PREFIX": "zoufang", "S3_ADDRESSING_STYLE": "path",
+    }
+    bucket_client(settings).create_bucket(Bucket=settings["S3_BUCKET"])
+    return settings
+
+
+def bucket_client(settings: dict):
+    """A boto3 client of the settings' server, for tests to look into the bucket without the app."""
+    return S3Storage.from_settings(
+        bucket=settings["S3_BUCKET"], endpoint_url=settings["S3_ENDPOINT_URL"], region=settings["S3_REGION"],
+        access_key_id=settings["S3_ACCESS_KEY_ID"], secret_access_key=settings["S3_SECRET_ACCESS_KEY"],
+        addressing_style="path",
+    ).client
+
+
+@pytest.fixture
+def s3_app(app, s3_settings):
+    """The app fixture with its photos in the moto bucket instead of the upload folder."""
+    app.config.update(s3_settings)
+    app.extensions.pop("zoufang_storage", None)
+    return app
+
+
+def refuse_puts_after(storage: S3Storage, successful: int) -> None:
+    """Let `successful` uploads through, then send every further PUT to a closed loopback port.
+
+    The storage code sees what a network outage or a stopped server gives it: a connection refused
+    after boto3's retries.
+    """
+    closed = free_port()
+    passed = []
+
+    def divert(request, **_):
+        if len(passed) < successful:
+            passed.append(request.url)
+            return
+        scheme, rest = request.url.split("://", 1)
+        request.url = f"{scheme}://127.0.0.1:{closed}/{rest.split('/', 1)[1]}"
+
+    storage.client.meta.events.register("before-send.s3.PutObject", divert)

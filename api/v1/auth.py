@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from api.parsing import load_json
 from api.v1.schemas import TokenSchema
 from api.v1.security import current_token, token_required
-from services.accounts.credentials import authenticate, issue_token, revoke_token
+from services.accounts.credentials import log_in, revoke_token
 
 
 class LoginSchema(Schema):
@@ -37,9 +37,9 @@ def login():
         429: {$ref: '#/components/responses/TooManyRequests'}
     """
     credentials = load_json(LoginSchema())
-    user = authenticate(credentials["username"], credentials["password"], ip=request.remote_addr)
-    raw, token = issue_token(user)
-    return jsonify(TokenSchema().dump({"token": raw, "expires_at": token.expires_at, "user": user}))
+    issued = log_in(credentials["username"], credentials["password"], ip=request.remote_addr)
+    return jsonify(TokenSchema().dump({"token": issued.raw_token, "expires_at": issued.token.expires_at,
+                                       "user": issued.user}))
 
 
 @token_required

@@ -5,7 +5,8 @@ from marshmallow import Schema, fields, validate
 
 from api.parsing import load_json
 from api.v1.schemas import ErrorBodySchema, TokenSchema
-from services.accounts.wechat import IssuedLogin, WechatUnbound, bind_wechat, login_with_wechat
+from services.accounts.credentials import IssuedLogin
+from services.accounts.wechat import WechatUnbound, bind_wechat, login_with_wechat
 
 
 class WechatLoginSchema(Schema):

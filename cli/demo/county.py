@@ -24,11 +24,12 @@ from sqlalchemy import select
 from cli.demo.history import HistorySummary, write_visit_history
 from extensions import db
 from models import Region, Station, User, utcnow
+from models.enums import Role
 from services.accounts.users import create_user
 from services.errors import Conflict
 from services.registry.bulk_import import import_beneficiaries
 from services.registry.fields import complete_id_number
-from services.registry.stations import add_station, ensure_service_point
+from services.registry.stations import add_station, ensure_service_point, save_region
 
 COUNTY_CODE = "440902"
 COUNTY_NAME = "茂南区"
@@ -167,8 +168,7 @@ def seed_demo(logins_path: Path, *, if_empty: bool = False) -> DemoResult:
     # add_station derives the city from the code but cannot know its name.
     city = db.session.scalar(select(Region).where(Region.code == CITY_CODE))
     if city is not None and city.name in ("", city.code):
-        city.name = CITY_NAME
-    db.session.commit()
+        save_region(city, code=city.code, name=CITY_NAME, level=city.level, parent=city.parent)
     logins = _create_accounts()
     report = import_beneficiaries(_demo_people(rng), actor=None)
     if not report.ok:
@@ -183,10 +183,10 @@ def _new_password() -> str:
 
 
 def _create_accounts() -> list[DemoLogin]:
-    accounts = [("worker", username, name, [township.code])
+    accounts = [(Role.WORKER, username, name, [township.code])
                 for township in TOWNSHIPS for username, name in township.workers]
-    accounts += [("supervisor", username, name, list(codes)) for username, name, codes in SUPERVISORS]
-    accounts.append(("admin", ADMIN[0], ADMIN[1], []))
+    accounts += [(Role.SUPERVISOR, username, name, list(codes)) for username, name, codes in SUPERVISORS]
+    accounts.append((Role.ADMIN, ADMIN[0], ADMIN[1], []))
     logins = []
     for role, username, display_name, station_codes in accounts:
         password = _new_password()

@@ -43,7 +43,7 @@ from models import (
     Visit,
     utcnow,
 )
-from models.enums import DUTY_KINDS
+from models.enums import DUTY_KINDS, BeneficiaryStatus, Role
 from services.geo import to_gcj02
 from services.photos.intake import store_photo
 from services.reporting.schedules import category_intervals, required_interval_days
@@ -244,7 +244,7 @@ class _Story:
         self.first_day = self.today - timedelta(days=HISTORY_DAYS)
         self.launched_at = self.at(self.first_day, time(9, 0)) - LAUNCH_LEAD
         self.backlog_start = self.at(_working_days_before(self.today, BACKLOG_WORKING_DAYS), time.min)
-        self.users = {user.id: user for user in db.session.scalars(select(User).where(User.role != "admin"))}
+        self.users = {user.id: user for user in db.session.scalars(select(User).where(User.role != Role.ADMIN))}
         self.workers = _workers_by_station(self.users.values())
         self.reviewers = _reviewers_by_station(self.users.values())
         self.plans: list[PlannedVisit] = []
@@ -277,7 +277,7 @@ def write_visit_history(county_created_since: datetime) -> HistorySummary:
 
 def _workers_by_station(users) -> dict[int, list[Worker]]:
     workers = defaultdict(list)
-    in_order = sorted((user for user in users if user.role == "worker"), key=lambda user: user.username)
+    in_order = sorted((user for user in users if user.role == Role.WORKER), key=lambda user: user.username)
     for number, user in enumerate(in_order):
         workers[user.station_id].append(Worker(user.id, user.station_id, number))
     return workers
@@ -285,7 +285,7 @@ def _workers_by_station(users) -> dict[int, list[Worker]]:
 
 def _reviewers_by_station(users) -> dict[int, User]:
     reviewers = {}
-    for supervisor in sorted((user for user in users if user.role == "supervisor"), key=lambda user: user.username):
+    for supervisor in sorted((user for user in users if user.role == Role.SUPERVISOR), key=lambda user: user.username):
         for station in supervisor.supervised_stations:
             reviewers.setdefault(station.id, supervisor)
     return reviewers
@@ -293,7 +293,8 @@ def _reviewers_by_station(users) -> dict[int, User]:
 
 def _people(today: date) -> list[Person]:
     people = []
-    for row in db.session.scalars(select(Beneficiary).where(Beneficiary.status == "active").order_by(Beneficiary.id)):
+    active = select(Beneficiary).where(Beneficiary.status == BeneficiaryStatus.ACTIVE).order_by(Beneficiary.id)
+    for row in db.session.scalars(active):
         age = (today - row.birth_date).days // 365 if row.birth_date else 40
         people.append(Person(id=row.id, station_id=row.station_id, home=(row.home_latitude, row.home_longitude),
                              categories=tuple(row.categories), risk_tier=row.risk_tier,
@@ -712,7 +713,10 @@ def _review_all(story: _Story) -> None:
 
 
 def _date_the_story(story: _Story, county_created_since: datetime, photo_times: dict[int, datetime]) -> None:
-    """Move the services' clock stamps to when the story has things happen; timestamps only."""
+    """Move the services' clock stamps to when the story has things happen; timestamps only.
+
+    The demo's own unit of work (no service changes timestamps), so it commits them itself.
+    """
     launched = story.launched_at
     for model, values in ((Station, {"created_at": launched}), (ServicePoint, {"created_at": launched}),
                           (User, {"created_at": launched, "updated_at": launched}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -25,6 +26,15 @@ _DUMMY_HASH = generate_password_hash("zoufang-dummy-password")
 MIN_PASSWORD_LENGTH = 8
 
 
+@dataclass(frozen=True)
+class IssuedLogin:
+    """A login's result: the raw bearer token (shown once), its row and the user."""
+
+    raw_token: str
+    token: ApiToken
+    user: User
+
+
 def hash_password(password: str) -> str:
     """Hash a password with werkzeug's scrypt KDF."""
     return generate_password_hash(password)
@@ -32,7 +42,8 @@ def hash_password(password: str) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"密码至少 {MIN_PASSWORD_LENGTH} 位", fields={"password": ["too short"]})
+        raise Invalid(f"密码至少 {MIN_PASSWORD_LENGTH} 位", code="password_too_short",
+                      params={"limit": MIN_PASSWORD_LENGTH}, fields={"password": ["too short"]})
 
 
 def _normalise_username(username: str) -> str:
@@ -96,12 +107,15 @@ def _release_attempt(keys: dict[str, int]) -> None:
                        .values(failures=LoginThrottle.failures - 1))
 
 
-def authenticate(username: str, password: str, *, ip: str | None = None,
-                 allowed_roles: frozenset[str] | None = None) -> User:
-    """Check a username and password, throttled per (username, address) and per address; return the user or raise.
+def _checked_user(username: str, password: str, ip: str | None,
+                  allowed_roles: frozenset[str] | None) -> User:
+    """The user a username and password prove, throttled per (username, address) and per address, the attempt
+    and its audit row added.
 
-    Counters live in the database (atomic upserts), so the limits are exact under concurrency and hold
-    across gunicorn workers and app servers. Every attempt that is checked is also kept as history.
+    The counters live in the database (atomic upserts), so the limits are exact under concurrency and hold
+    across gunicorn workers and app servers. The exceptions to "helpers only flush": the attempt's charge is
+    committed before the password is checked, and a failed attempt before Unauthorized is raised, since the
+    refusal ends the request's transaction and the throttle must still count it.
     """
     key = _normalise_username(username)
     now = utcnow()
@@ -117,16 +131,30 @@ def authenticate(username: str, password: str, *, ip: str | None = None,
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     _release_attempt(keys)
     record_audit(user, "login", user)
+    return user
+
+
+def authenticate(username: str, password: str, *, ip: str | None = None,
+                 allowed_roles: frozenset[str] | None = None) -> User:
+    """Check a username and password (the admin site's login), throttled (see _checked_user); return the user."""
+    user = _checked_user(username, password, ip, allowed_roles)
     db.session.commit()
     return user
+
+
+def log_in(username: str, password: str, *, ip: str | None = None) -> IssuedLogin:
+    """The phone's password login: the checks of authenticate, then a bearer token, in one transaction."""
+    issued = add_token(_checked_user(username, password, ip, None))
+    db.session.commit()
+    return issued
 
 
 def _token_digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> tuple[str, ApiToken]:
-    """Create an API token for the user; return the raw token (shown once) and its row."""
+def add_token(user: User) -> IssuedLogin:
+    """Add an API token for the user to the caller's transaction (the caller commits); the raw token is shown once."""
     raw = secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -134,8 +162,15 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
         expires_at=utcnow() + current_app.config["API_TOKEN_LIFETIME"],
     )
     db.session.add(token)
+    db.session.flush()
+    return IssuedLogin(raw_token=raw, token=token, user=user)
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    """Create an API token for the user; return the raw token (shown once) and its row."""
+    issued = add_token(user)
     db.session.commit()
-    return raw, token
+    return issued.raw_token, issued.token
 
 
 def user_for_token(raw_token: str) -> tuple[User, ApiToken]:

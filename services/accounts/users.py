@@ -7,19 +7,33 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Station, User
-from models.enums import ROLES
+from models.enums import ROLES, Role
 from services.accounts.credentials import check_password_strength, hash_password, revoke_all_tokens
 from services.audit import record_audit
 from services.errors import Invalid, NotFound
+from services.permissions import ensure_can_manage_organisation
+from services.registry.stations import stations_by_code
 
 
-def _stations_by_code(codes: list[str]) -> list[Station]:
-    stations = []
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Invalid(f"未知角色 {role}", code="unknown_role", params={"role": role},
+                      fields={"role": ["unknown role"]})
+
+
+def _stations_for(role: str, codes: list[str]) -> list[Station]:
+    """The stations of the codes, in their order, checked against the role: a worker one, a supervisor some."""
+    found = stations_by_code(codes)
     for code in codes:
-        station = db.session.scalar(select(Station).where(Station.code == code))
-        if station is None:
-            raise NotFound(f"社工站 {code} 不存在", code="unknown_station")
-        stations.append(station)
+        if code not in found:
+            raise NotFound(f"社工站 {code} 不存在", code="unknown_station", params={"code": code})
+    stations = [found[code] for code in codes]
+    if role == Role.WORKER and len(stations) != 1:
+        raise Invalid("社工须属于一个社工站", code="worker_needs_one_station",
+                      fields={"station": ["a worker needs exactly one station"]})
+    if role == Role.SUPERVISOR and not stations:
+        raise Invalid("督导员须至少督导一个社工站", code="supervisor_needs_stations",
+                      fields={"station": ["a supervisor needs stations"]})
     return stations
 
 
@@ -27,25 +41,22 @@ def create_user(username: str, role: str, password: str, *, display_name: str = 
                 phone: str | None = None, station_codes: list[str] | None = None,
                 actor: User | None = None) -> User:
     """Create an account; a worker belongs to exactly one station, a supervisor to one or more."""
+    ensure_can_manage_organisation(actor)
     station_codes = station_codes or []
-    if role not in ROLES:
-        raise Invalid(f"未知角色 {role}", fields={"role": ["unknown role"]})
+    _check_role(role)
     username = username.strip()
     if not username or len(username) > 64:
-        raise Invalid("用户名无效", fields={"username": ["1-64 characters"]})
+        raise Invalid("用户名无效", code="username_invalid", fields={"username": ["1-64 characters"]})
     if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Invalid(f"用户名 {username} 已存在", code="username_taken", fields={"username": ["taken"]})
+        raise Invalid(f"用户名 {username} 已存在", code="username_taken", params={"username": username},
+                      fields={"username": ["taken"]})
     check_password_strength(password)
-    stations = _stations_by_code(station_codes)
-    if role == "worker" and len(stations) != 1:
-        raise Invalid("社工须属于一个社工站", fields={"station": ["a worker needs exactly one station"]})
-    if role == "supervisor" and not stations:
-        raise Invalid("督导员须至少督导一个社工站", fields={"station": ["a supervisor needs stations"]})
+    stations = _stations_for(role, station_codes)
     user = User(username=username, role=role, display_name=display_name or username, phone=phone,
                 password_hash=hash_password(password), active=True)
-    if role == "worker":
+    if role == Role.WORKER:
         user.station = stations[0]
-    elif role == "supervisor":
+    elif role == Role.SUPERVISOR:
         user.supervised_stations = stations
     db.session.add(user)
     db.session.flush()
@@ -58,12 +69,13 @@ def find_user(username: str) -> User:
     """The user with this username, or NotFound."""
     user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
-        raise NotFound(f"用户 {username} 不存在", code="unknown_user")
+        raise NotFound(f"用户 {username} 不存在", code="unknown_user", params={"username": username})
     return user
 
 
 def set_password(user: User, password: str, *, actor: User | None = None) -> None:
     """Set a new password; existing API tokens are revoked so a leaked one stops working."""
+    ensure_can_manage_organisation(actor)
     check_password_strength(password)
     user.password_hash = hash_password(password)
     revoke_all_tokens(user)
@@ -74,6 +86,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
 
 def deactivate_user(user: User, *, actor: User | None = None) -> None:
     """Deactivate an account and revoke its API tokens at once."""
+    ensure_can_manage_organisation(actor)
     user.active = False
     revoke_all_tokens(user)
     end_admin_sessions(user)
@@ -84,19 +97,15 @@ def deactivate_user(user: User, *, actor: User | None = None) -> None:
 def update_user(user: User, *, display_name: str, phone: str | None, role: str, station_codes: list[str],
                 actor: User | None = None) -> User:
     """Change an account's name, phone, role and stations, with the same station rules as create_user."""
-    if role not in ROLES:
-        raise Invalid(f"未知角色 {role}", fields={"role": ["unknown role"]})
-    stations = _stations_by_code(station_codes)
-    if role == "worker" and len(stations) != 1:
-        raise Invalid("社工须属于一个社工站", fields={"station": ["a worker needs exactly one station"]})
-    if role == "supervisor" and not stations:
-        raise Invalid("督导员须至少督导一个社工站", fields={"station": ["a supervisor needs stations"]})
+    ensure_can_manage_organisation(actor)
+    _check_role(role)
+    stations = _stations_for(role, station_codes)
     before = {"role": user.role, "stations": _station_codes_of(user)}
     user.display_name = display_name.strip() or user.username
     user.phone = phone or None
     user.role = role
-    user.station = stations[0] if role == "worker" else None
-    user.supervised_stations = stations if role == "supervisor" else []
+    user.station = stations[0] if role == Role.WORKER else None
+    user.supervised_stations = stations if role == Role.SUPERVISOR else []
     after = {"role": role, "stations": sorted(station.code for station in stations)}
     if after != before:
         # What the user may see changed: sessions opened under the old rights end.
@@ -107,7 +116,7 @@ def update_user(user: User, *, display_name: str, phone: str | None, role: str, 
 
 
 def _station_codes_of(user: User) -> list[str]:
-    if user.role == "worker":
+    if user.role == Role.WORKER:
         return [user.station.code] if user.station else []
     return sorted(station.code for station in user.supervised_stations)
 

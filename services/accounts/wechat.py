@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import urlopen
@@ -19,8 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import ApiToken, User
-from services.accounts.credentials import authenticate, issue_token
+from models import User
+from services.accounts.credentials import IssuedLogin, add_token, authenticate
 from services.audit import record_audit
 from services.errors import (
     BadGateway,
@@ -48,15 +47,6 @@ class WechatUnbound(Forbidden):
         super().__init__("该微信尚未绑定账号，请用账号密码登录一次以完成绑定")
         self.bind_ticket = bind_ticket
         self.expires_in = expires_in
-
-
-@dataclass(frozen=True)
-class IssuedLogin:
-    """A login's result: the raw bearer token (shown once), its row and the user."""
-
-    raw_token: str
-    token: ApiToken
-    user: User
 
 
 def _require_configuration() -> tuple[str, str]:
@@ -141,7 +131,10 @@ def openid_from_ticket(ticket: str) -> str:
 
 
 def login_with_wechat(code: str) -> IssuedLogin:
-    """Log in with a wx.login code: a token when the openid is bound to an active account, else WechatUnbound."""
+    """Log in with a wx.login code: a token when the openid is bound to an active account, else WechatUnbound.
+
+    The token and the login's audit row are committed together, here.
+    """
     openid = code_to_openid(code)
     user = db.session.scalar(select(User).where(User.wechat_openid == openid))
     if user is None:
@@ -149,23 +142,26 @@ def login_with_wechat(code: str) -> IssuedLogin:
     if not user.active:
         raise Unauthorized("账号已停用", code="account_inactive")
     record_audit(user, "login", user, method="wechat")
-    raw, token = issue_token(user)
-    return IssuedLogin(raw_token=raw, token=token, user=user)
+    issued = add_token(user)
+    db.session.commit()
+    return issued
 
 
 def bind_wechat(ticket: str, username: str, password: str, *, ip: str | None = None) -> IssuedLogin:
     """Bind the ticket's openid to the account the password proves, and log it in.
 
     Refused with 409 when the openid belongs to someone else or the account already has another openid;
-    binding the same pair again is a plain login.
+    binding the same pair again is a plain login. The password check commits on its own (so a refused
+    bind still counts as a login attempt); the binding, its audit row and the token are one transaction.
     """
     openid = openid_from_ticket(ticket)
     user = authenticate(username, password, ip=ip)
     if user.wechat_openid != openid:
         _claim_openid(user, openid)
         record_audit(user, "wechat_bound", user)
-    raw, token = issue_token(user)
-    return IssuedLogin(raw_token=raw, token=token, user=user)
+    issued = add_token(user)
+    db.session.commit()
+    return issued
 
 
 def _claim_openid(user: User, openid: str) -> None:
@@ -175,15 +171,14 @@ def _claim_openid(user: User, openid: str) -> None:
     if owner is not None:
         raise Conflict("该微信已绑定其他账号", code="wechat_already_bound")
     # Conditional and unique: of two binds racing for the account or the openid, exactly one wins.
+    # A loser raises Conflict and leaves its transaction to be discarded with the request.
     try:
         claimed = db.session.execute(
             update(User).where(User.id == user.id, User.wechat_openid.is_(None)).values(wechat_openid=openid)
         ).rowcount
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict("该微信已绑定其他账号", code="wechat_already_bound") from None
     if claimed != 1:
-        db.session.rollback()
         raise Conflict("该账号已绑定其他微信", code="wechat_account_already_bound")
     db.session.refresh(user)

@@ -33,7 +33,9 @@ def store_photo(owner: User, upload: FileStorage | bytes | None) -> tuple[Photo,
     """Store one uploaded photo of owner; return (photo, created).
 
     The same bytes from the same owner give back the existing photo with created False, also when two
-    uploads of them race. Nothing is kept when the upload is refused or the commit fails.
+    uploads of them race. Nothing is kept when the upload is refused or the commit fails. The files are
+    written before the row is committed, so this function also rolls back itself: a losing race ends its
+    transaction to read the winner's row, and any failure removes the files it wrote.
     """
     limits = PhotoLimits.from_config(current_app.config)
     data = read_upload(upload, limits.max_bytes)

@@ -41,6 +41,8 @@ def prune_orphan_files(*, min_age: timedelta = timedelta(hours=1),
     report = PruneReport()
     if unattached_older_than is not None:
         report.photos_deleted = _delete_unattached_photos(unattached_older_than)
+        # Durable before any file is looked at: a file becomes unreferenced only once its row is gone for good.
+        db.session.commit()
     storage = get_storage()
     cutoff = utcnow() - min_age
     report.temporaries_deleted = storage.remove_stale_temporaries(cutoff)
@@ -60,21 +62,19 @@ def prune_orphan_files(*, min_age: timedelta = timedelta(hours=1),
 
 def _prune_batch(storage: Storage, keys: list[str], report: PruneReport) -> None:
     keep = referenced_keys(keys)
-    for key in keys:
-        if key in keep:
-            report.files_kept += 1
-        else:
-            storage.delete(key)
-            report.files_deleted += 1
+    unreferenced = [key for key in keys if key not in keep]
+    storage.delete_many(unreferenced)
+    report.files_kept += len(keys) - len(unreferenced)
+    report.files_deleted += len(unreferenced)
 
 
 def _delete_unattached_photos(older_than: timedelta) -> int:
     window = current_app.config["VISIT_MAX_AGE"] + current_app.config["VISIT_MAX_FUTURE"]
     if older_than <= window:
         raise Invalid(f"未关联走访的照片须保留超过 {window.days} 天（离线走访仍可能引用）",
-                      code="prune_window_too_short", fields={"unattached_older_than": ["太短"]})
+                      code="prune_window_too_short", params={"days": window.days},
+                      fields={"unattached_older_than": ["太短"]})
     result = db.session.execute(
         delete(Photo).where(Photo.visit_id.is_(None), Photo.created_at < utcnow() - older_than)
     )
-    db.session.commit()
     return result.rowcount

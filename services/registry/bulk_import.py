@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Beneficiary, BeneficiaryCategory, ServicePoint, Station, User, id_numbers, utcnow
+from models.enums import BeneficiaryStatus
 from services.audit import record_audit
 from services.errors import Conflict
+from services.permissions import ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
     MAX_VILLAGE_LENGTH,
@@ -20,7 +22,6 @@ from services.registry.fields import (
     birth_date_from_id_number,
     bounded_text,
     clean_text,
-    ensure_may_edit_registry,
     gender_from_id_number,
     name_initials,
     parse_categories,
@@ -32,7 +33,7 @@ from services.registry.fields import (
     parse_risk_tier,
     validate_id_number,
 )
-from services.registry.stations import ensure_service_point
+from services.registry.stations import ensure_service_point, stations_by_code
 
 CSV_COLUMNS = ("name", "id_number", "gender", "birth_date", "categories", "station_code", "village", "address",
                "lat", "lon", "phone")
@@ -138,15 +139,6 @@ def _is_blank(row: Mapping) -> bool:
     return not any(clean_text(value) for value in row.values())
 
 
-def _stations_by_code(codes: set[str]) -> dict[str, Station]:
-    found, codes = {}, sorted(codes)
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update((station.code, station) for station in db.session.scalars(
-            select(Station).where(Station.code.in_(chunk))))
-    return found
-
-
 def _existing_by_id_number(numbers: list[str]) -> dict[str, Beneficiary]:
     found = {}
     for start in range(0, len(numbers), LOOKUP_CHUNK):
@@ -171,10 +163,10 @@ def import_beneficiaries(records: Iterable[tuple[int, Mapping]], *, actor: User 
     points of the row's station. Lookups are done in bulk, never one query per row. On a dry run the
     counts are computed and everything is rolled back.
     """
-    ensure_may_edit_registry(actor)
+    ensure_can_edit_registry(actor)
     report = ImportReport(dry_run=dry_run, errors=list(problems))
     rows = [(line, row) for line, row in records if not _is_blank(row)]
-    validator = _RowValidator(_stations_by_code({clean_text(row.get("station_code")) for _, row in rows}))
+    validator = _RowValidator(stations_by_code(clean_text(row.get("station_code")) for _, row in rows))
     clean_rows = [clean for clean in (validator.check(line, row) for line, row in rows) if clean is not None]
     report.errors = sorted(report.errors + validator.problems, key=lambda problem: problem.line)
     if report.errors:
@@ -184,18 +176,18 @@ def import_beneficiaries(records: Iterable[tuple[int, Mapping]], *, actor: User 
         record_audit(actor, "beneficiaries_imported", None, rows=len(clean_rows), created=report.created,
                      updated=report.updated, unchanged=report.unchanged)
         if dry_run:
+            # A dry run is the whole import, then discarded: the counts are exactly what a real run would write.
             db.session.rollback()
         else:
             db.session.commit()
     except IntegrityError:
-        db.session.rollback()
         raise Conflict("导入时名册被同时修改，请重试", code="import_conflict") from None
     return report
 
 
 # What a new person gets for a column the import does not give.
 _NEW_PERSON_DEFAULTS = {"address": "", "phone": None, "home_latitude": None, "home_longitude": None,
-                        "risk_tier": None, "service_point_id": None, "status": "active"}
+                        "risk_tier": None, "service_point_id": None, "status": BeneficiaryStatus.ACTIVE}
 
 
 def _column_values(values: dict) -> dict:

@@ -13,16 +13,14 @@ from datetime import date
 from pypinyin import Style, lazy_pinyin
 from stdnum.cn import ric
 
-from models import User
 from models.enums import BENEFICIARY_CATEGORIES, RISK_TIERS
-from services.errors import Forbidden, Invalid
+from services.errors import Invalid
 from services.geo import check_wgs84
 
 MAX_NAME_LENGTH = 64
 MAX_ADDRESS_LENGTH = 255
 MAX_VILLAGE_LENGTH = 64
 MAX_PHONE_LENGTH = 32
-MAX_REASON_LENGTH = 500
 
 # Polyphonic characters whose reading as a surname differs from their common reading (区 is Ou in
 # Guangdong, 覃 is Qin), so that a worker typing "ozq" finds 区志强.
@@ -270,11 +268,5 @@ class FieldChecker:
 
     def refuse(self, key: str, code: str, message: str) -> None:
         self.problems.append((key, FieldProblem(code, message)))
-
-
-def ensure_may_edit_registry(actor: User | None) -> None:
-    # actor None is the command line or the demo seeder, run by whoever operates the server.
-    if actor is not None and actor.role != "admin":
-        raise Forbidden("只有管理员可以修改服务对象名册", code="admin_only")
 
 

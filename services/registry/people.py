@@ -10,18 +10,16 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Beneficiary, ServicePoint, Station, User
-from models.enums import BENEFICIARY_STATUSES
+from models.enums import BENEFICIARY_STATUSES, BeneficiaryStatus
 from services.audit import record_audit
 from services.errors import Invalid, NotFound
-from services.permissions import can_reveal_id_number
+from services.permissions import MAX_REVEAL_REASON_LENGTH, can_reveal_id_number, ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
-    MAX_REASON_LENGTH,
     FieldChecker,
     birth_date_from_id_number,
     bounded_text,
     clean_text,
-    ensure_may_edit_registry,
     gender_from_id_number,
     name_initials,
     parse_categories,
@@ -65,7 +63,7 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
     service_point_id, address, home_latitude, home_longitude, phone, risk_tier, status. A blank gender or
     birth date is taken from the ID number. Raises Invalid with every refused field in .fields.
     """
-    ensure_may_edit_registry(actor)
+    ensure_can_edit_registry(actor)
     creating = beneficiary is None
     checker = FieldChecker()
     values = {}
@@ -111,7 +109,7 @@ def save_beneficiary(beneficiary: Beneficiary | None, data: Mapping, actor: User
         fields = {}
         for key, problem in checker.problems:
             fields.setdefault(key, []).append(problem.message)
-        raise Invalid("服务对象信息有误", fields=fields)
+        raise Invalid("服务对象信息有误", code="beneficiary_invalid", fields=fields)
     return _write_beneficiary(beneficiary, values, actor)
 
 
@@ -132,7 +130,7 @@ def _id_number_taken(number: str, beneficiary: Beneficiary | None) -> bool:
 def _write_beneficiary(beneficiary: Beneficiary | None, values: dict, actor: User | None) -> Beneficiary:
     creating = beneficiary is None
     if creating:
-        beneficiary = Beneficiary(status="active")
+        beneficiary = Beneficiary(status=BeneficiaryStatus.ACTIVE)
     changed = sorted(key for key, value in values.items() if creating or getattr(beneficiary, key) != value)
     for key, value in values.items():
         setattr(beneficiary, key, value)
@@ -141,8 +139,7 @@ def _write_beneficiary(beneficiary: Beneficiary | None, values: dict, actor: Use
     try:
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
-        raise Invalid("该身份证号已登记", fields={"id_number": ["该身份证号已登记"]}) from None
+        raise Invalid("该身份证号已登记", code="id_number_taken", fields={"id_number": ["该身份证号已登记"]}) from None
     # Field names only: the audit log must not become a second copy of people's ID numbers.
     record_audit(actor, "beneficiary_changed", beneficiary, created=creating, fields=changed)
     db.session.commit()
@@ -158,9 +155,10 @@ def reveal_id_number(user: User, beneficiary: Beneficiary, reason: str) -> str:
         raise NotFound("服务对象不存在", code="beneficiary_not_found")
     reason = clean_text(reason)
     if not reason:
-        raise Invalid("请填写查看原因", fields={"reason": ["required"]})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise Invalid("查看原因过长", fields={"reason": [f"at most {MAX_REASON_LENGTH} characters"]})
+        raise Invalid("请填写查看原因", code="reason_required", fields={"reason": ["required"]})
+    if len(reason) > MAX_REVEAL_REASON_LENGTH:
+        raise Invalid("查看原因过长", code="reason_too_long", params={"limit": MAX_REVEAL_REASON_LENGTH},
+                      fields={"reason": [f"at most {MAX_REVEAL_REASON_LENGTH} characters"]})
     record_audit(user, "id_number_revealed", beneficiary, reason=reason)
     db.session.commit()
     return beneficiary.id_number

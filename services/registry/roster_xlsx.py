@@ -25,7 +25,8 @@ from sqlalchemy import or_, select
 
 from extensions import db
 from models import Station, User
-from services.errors import Forbidden, Invalid, NotFound
+from services.errors import Invalid, NotFound
+from services.permissions import ensure_can_edit_registry
 from services.registry.bulk_import import LOOKUP_CHUNK, ImportReport, RowProblem, import_beneficiaries
 from services.registry.csv_reader import read_beneficiary_csv
 from services.storage import MissingObject, get_storage
@@ -355,20 +356,15 @@ def _staged_key(actor: User, token: str) -> str:
     return f"{STAGED_PREFIX}{actor.id}-{token}"
 
 
-def _ensure_admin(actor: User) -> None:
-    if actor.role != "admin":
-        raise Forbidden("只有管理员可以导入服务对象名册", code="admin_only")
-
-
 def check_roster_upload(raw: bytes, actor: User) -> tuple[ImportReport, str | None]:
     """Dry-run an uploaded roster; when it is clean, stage it and return the token that confirms it.
 
     The file is kept in the shared storage (not in one server's memory) until it is confirmed, or for
     STAGED_LIFETIME; stale staged files are removed whenever a new one is staged.
     """
-    _ensure_admin(actor)
+    ensure_can_edit_registry(actor)
     if not raw:
-        raise Invalid("请选择名册文件", fields={"file": ["required"]})
+        raise Invalid("请选择名册文件", code="file_required", fields={"file": ["required"]})
     report = import_roster(raw, actor=actor, dry_run=True)
     if not report.ok:
         return report, None
@@ -384,7 +380,7 @@ def commit_roster_upload(token: str, actor: User) -> ImportReport:
 
     A staged file is only the stager's to confirm; an unknown or expired token is NotFound.
     """
-    _ensure_admin(actor)
+    ensure_can_edit_registry(actor)
     if not _TOKEN.fullmatch(token or ""):
         raise NotFound("待导入的文件不存在或已过期，请重新上传", code="staged_roster_not_found")
     storage, key = get_storage(), _staged_key(actor, token)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Beneficiary, User, Visit, utcnow
+from models.enums import BeneficiaryStatus
 from models.types import in_column_range, is_storable_text
 from services.errors import Invalid
 from services.geo import distance_m
@@ -156,7 +157,7 @@ def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float,
     if due:
         statement = due_beneficiaries_query(user, as_of).order_by(None)
     else:
-        statement = scope_beneficiaries(select(Beneficiary).where(Beneficiary.status == "active"), user)
+        statement = scope_beneficiaries(select(Beneficiary).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
     statement = statement.options(joinedload(Beneficiary.station), joinedload(Beneficiary.service_point))
     if q and q.strip():
         statement = statement.where(_name_matches(q))

@@ -26,7 +26,7 @@ from sqlalchemy import Select, Subquery, and_, case, func, or_, select
 
 from extensions import db
 from models import Beneficiary, BeneficiaryCategory, Region, ServicePoint, Station, User, Visit
-from models.enums import KINDS_WITH_BENEFICIARY
+from models.enums import KINDS_WITH_BENEFICIARY, BeneficiaryStatus, VisitStatus
 from services.permissions import scope_beneficiaries, station_ids_in_scope
 from services.reporting.schedules import (
     FALLBACK_CATEGORY,
@@ -62,13 +62,13 @@ def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
     )
     visits = (
         select(Visit.beneficiary_id,
-               func.max(case((Visit.status == "approved", Visit.started_at))).label("last_approved_at"),
-               func.count(case((Visit.status == "submitted", Visit.id))).label("pending_visits"))
+               func.max(case((Visit.status == VisitStatus.APPROVED, Visit.started_at))).label("last_approved_at"),
+               func.count(case((Visit.status == VisitStatus.SUBMITTED, Visit.id))).label("pending_visits"))
         .where(Visit.kind.in_(COUNTING_KINDS), Visit.beneficiary_id.is_not(None),
-               Visit.status.in_(("approved", "submitted")), Visit.started_at <= as_of)
+               Visit.status.in_((VisitStatus.APPROVED, VisitStatus.SUBMITTED)), Visit.started_at <= as_of)
         .group_by(Visit.beneficiary_id)
     )
-    people = select(Beneficiary.id).where(Beneficiary.status == "active")
+    people = select(Beneficiary.id).where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
     if station_ids is not None:
         people = people.where(Beneficiary.station_id.in_(station_ids))
         visits = visits.where(Visit.beneficiary_id.in_(people))
@@ -89,7 +89,7 @@ def schedule_subquery(as_of: datetime, station_ids: Select | None = None,
                func.coalesce(visits.c.pending_visits, 0).label("pending_visits"))
         .outerjoin(by_category, by_category.c.beneficiary_id == Beneficiary.id)
         .outerjoin(visits, visits.c.beneficiary_id == Beneficiary.id)
-        .where(Beneficiary.status == "active")
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE)
     )
     if station_ids is not None:
         statement = statement.where(Beneficiary.station_id.in_(station_ids))
@@ -287,11 +287,11 @@ def village_coverage(user: User) -> Ratio:
 
 def registry_coverage(user: User, start: datetime, end: datetime) -> Ratio:
     """The second 100% coverage: active registered people with an approved visit in [start, end) ÷ all active."""
-    served = select(Visit.beneficiary_id).where(Visit.status == "approved", Visit.started_at >= start,
+    served = select(Visit.beneficiary_id).where(Visit.status == VisitStatus.APPROVED, Visit.started_at >= start,
                                                 Visit.started_at < end, Visit.beneficiary_id.is_not(None))
     statement = scope_beneficiaries(
         select(func.count(Beneficiary.id), func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
-        .where(Beneficiary.status == "active"),
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE),
         user,
     )
     whole, part = db.session.execute(statement).one()

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from extensions import db
 from models import Station, User, Visit, utcnow
+from models.enums import Role, VisitStatus
 from services.permissions import scope_visits, station_ids_in_scope
 from services.reporting.coverage import (
     DueStatus,
@@ -29,7 +30,8 @@ from services.reporting.coverage import (
 )
 from services.reporting.schedules import date_of_day_number, local_date, local_day_of, local_midnight
 
-PERIODS = (("today", "今日"), ("week", "本周"), ("month", "本月"))
+# The periods' codes; their names are chosen where they are shown (admin/reports.py).
+PERIODS = ("today", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,6 @@ class PeriodFigures:
     """Visit figures of one period."""
 
     key: str
-    label: str
     start: datetime
     submitted: int
     approved: int
@@ -136,27 +137,27 @@ def build_dashboard(user: User, now: datetime | None = None, overdue_limit: int 
 def _period_figures(user: User, starts: dict[str, datetime]) -> tuple[list[PeriodFigures], int, datetime | None]:
     """One query: per period submitted/approved/pending/warned, plus all pending and the oldest of them."""
     columns = []
-    for key, _label in PERIODS:
+    for key in PERIODS:
         start = starts[key]
         received = Visit.received_at >= start
         columns += [
             func.count(case((received, Visit.id))),
-            func.count(case((and_(Visit.status == "approved", Visit.reviewed_at >= start), Visit.id))),
-            func.count(case((and_(received, Visit.status == "submitted"), Visit.id))),
+            func.count(case((and_(Visit.status == VisitStatus.APPROVED, Visit.reviewed_at >= start), Visit.id))),
+            func.count(case((and_(received, Visit.status == VisitStatus.SUBMITTED), Visit.id))),
             func.count(case((and_(received, Visit.warning_count > 0), Visit.id))),
         ]
-    columns += [func.count(case((Visit.status == "submitted", Visit.id))),
-                func.min(case((Visit.status == "submitted", Visit.received_at)))]
+    columns += [func.count(case((Visit.status == VisitStatus.SUBMITTED, Visit.id))),
+                func.min(case((Visit.status == VisitStatus.SUBMITTED, Visit.received_at)))]
     earliest = min(starts.values())
     statement = scope_visits(
         select(*columns).where(or_(Visit.received_at >= earliest, Visit.reviewed_at >= earliest,
-                                   Visit.status == "submitted")),
+                                   Visit.status == VisitStatus.SUBMITTED)),
         user,
     )
     row = db.session.execute(statement).one()
     periods = [
-        PeriodFigures(key, label, starts[key], *row[index * 4:index * 4 + 4])
-        for index, (key, label) in enumerate(PERIODS)
+        PeriodFigures(key, starts[key], *row[index * 4:index * 4 + 4])
+        for index, key in enumerate(PERIODS)
     ]
     return periods, row[-2], row[-1]
 
@@ -167,12 +168,12 @@ def _worker_activity(user: User, month_start: datetime, working_days: int) -> li
     statement = (
         select(User.id, User.display_name, User.username, Station.name,
                func.count(case((this_month, Visit.id))),
-               func.count(case((Visit.status == "returned", Visit.id))),
+               func.count(case((Visit.status == VisitStatus.RETURNED, Visit.id))),
                func.count(case((and_(this_month, Visit.warning_count > 0), Visit.id))))
         .select_from(User)
         .join(Station, Station.id == User.station_id)
-        .outerjoin(Visit, and_(Visit.worker_id == User.id, or_(this_month, Visit.status == "returned")))
-        .where(User.role == "worker", User.active.is_(True))
+        .outerjoin(Visit, and_(Visit.worker_id == User.id, or_(this_month, Visit.status == VisitStatus.RETURNED)))
+        .where(User.role == Role.WORKER, User.active.is_(True))
         .group_by(User.id, User.display_name, User.username, Station.code, Station.name)
         .order_by(Station.code, User.username)
     )

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -41,15 +40,15 @@ from models.enums import (
     WARNING_CODES,
 )
 from services.audit import record_audit
-from services.errors import Forbidden, Invalid
-from services.permissions import scope_beneficiaries
+from services.errors import Invalid
+from services.localtime import time_zone
+from services.permissions import MAX_REVEAL_REASON_LENGTH, ensure_can_export_full_ids, scope_beneficiaries
 from services.visits.review import QueueFilters, review_queue_query
 
 BATCH_ROWS = 1000
 FILE_CHUNK_BYTES = 64 * 1024
 # Excel's limit is 1,048,576 rows a sheet, header included; bigger exports continue on another sheet.
 XLSX_ROWS_PER_SHEET = 1_048_575
-MAX_REASON_LENGTH = 500
 EXPORT_FORMATS = ("csv", "xlsx", "geojson")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -126,10 +125,6 @@ BENEFICIARY_COLUMNS = (
 )
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def _label(vocabulary, code: str | None) -> str:
     if not code:
         return ""
@@ -185,7 +180,7 @@ def _warning_codes_of(visit_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _visit_rows(statement: Select) -> Iterator[ExportRow]:
-    zone = _zone()
+    zone = time_zone()
     result = db.session.execute(statement.execution_options(yield_per=BATCH_ROWS))
     for batch in result.partitions():
         warnings = _warning_codes_of([row[0] for row in batch if row.warning_count])
@@ -285,12 +280,12 @@ def export_beneficiaries(user: User, filters: BeneficiaryExportFilters | None, e
     writer = _writer(export_format)
     reason = (reason or "").strip()
     if full_id_numbers:
-        if user.role != "admin":
-            raise Forbidden("只有管理员可以导出完整身份证号", code="admin_only")
+        ensure_can_export_full_ids(user)
         if not reason:
-            raise Invalid("导出完整身份证号须填写原因", fields={"reason": ["required"]})
-        if len(reason) > MAX_REASON_LENGTH:
-            raise Invalid("原因过长", fields={"reason": [f"at most {MAX_REASON_LENGTH} characters"]})
+            raise Invalid("导出完整身份证号须填写原因", code="reason_required", fields={"reason": ["required"]})
+        if len(reason) > MAX_REVEAL_REASON_LENGTH:
+            raise Invalid("原因过长", code="reason_too_long", params={"limit": MAX_REVEAL_REASON_LENGTH},
+                          fields={"reason": [f"at most {MAX_REVEAL_REASON_LENGTH} characters"]})
     details = {"dataset": "beneficiaries", "format": export_format, "filters": _jsonable(filters),
                "full_id_numbers": full_id_numbers}
     if full_id_numbers:
@@ -313,13 +308,14 @@ def _jsonable(filters) -> dict:
 
 
 def _filename(dataset: str, export_format: str) -> str:
-    stamp = datetime.now(_zone()).strftime("%Y%m%d-%H%M")
+    stamp = datetime.now(time_zone()).strftime("%Y%m%d-%H%M")
     return f"zoufang-{dataset}-{stamp}.{export_format}"
 
 
 def _writer(export_format: str) -> Callable[[ExportTable], Iterator[bytes]]:
     if export_format not in WRITERS:
-        raise Invalid(f"不支持的导出格式 {export_format}", fields={"format": [f"one of {', '.join(EXPORT_FORMATS)}"]})
+        raise Invalid(f"不支持的导出格式 {export_format}", code="export_format_unknown",
+                      params={"format": export_format}, fields={"format": [f"one of {', '.join(EXPORT_FORMATS)}"]})
     return WRITERS[export_format]
 
 

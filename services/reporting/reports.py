@@ -25,9 +25,10 @@ from sqlalchemy.orm import aliased
 
 from extensions import db
 from models import Beneficiary, Region, ServicePoint, Station, User, Visit
-from models.enums import DUTY_KINDS
+from models.enums import DUTY_KINDS, BeneficiaryStatus, VisitStatus
 from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
+from services.registry.stations import stations_by_code
 from services.reporting.schedules import epoch_seconds, local_midnight
 
 MAX_RANGE_DAYS = 366 * 3
@@ -123,9 +124,10 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     A fixed number of queries, whatever the volume.
     """
     if end < start:
-        raise Invalid("结束日期不能早于开始日期", fields={"end": ["before start"]})
+        raise Invalid("结束日期不能早于开始日期", code="date_range_reversed", fields={"end": ["before start"]})
     if (end - start).days > MAX_RANGE_DAYS:
-        raise Invalid("统计区间过长", fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
+        raise Invalid("统计区间过长", code="date_range_too_long", params={"limit": MAX_RANGE_DAYS},
+                      fields={"end": [f"at most {MAX_RANGE_DAYS} days"]})
     township, county, city = aliased(Region), aliased(Region), aliased(Region)
     region = _region_for(region_code) if region_code else None
     stations = (
@@ -147,7 +149,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     station_ids = [row[0] for row in station_info]
 
     started_from, started_before = local_midnight(start), local_midnight(end + timedelta(days=1))
-    approved = and_(Visit.status == "approved", Visit.started_at >= started_from,
+    approved = and_(Visit.status == VisitStatus.APPROVED, Visit.started_at >= started_from,
                     Visit.started_at < started_before, Visit.station_id.in_(station_ids))
     station_rows = {
         station_id: ReportRow("station", code, name, parent_name=county_name or NO_COUNTY)
@@ -173,7 +175,7 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
 def _region_for(code: str) -> Region:
     region = db.session.scalar(select(Region).where(Region.code == code))
     if region is None:
-        station = db.session.scalar(select(Station).where(Station.code == code))
+        station = stations_by_code([code]).get(code)
         region = station.region if station is not None else None
         if station is not None and region is None:
             return Region(code=station.code, name=station.name, level="township")
@@ -210,7 +212,7 @@ def _add_registry_figures(rows: dict, station_ids: list[int], approved) -> None:
     statement = (
         select(Beneficiary.station_id, func.count(Beneficiary.id),
                func.count(case((Beneficiary.id.in_(served), Beneficiary.id))))
-        .where(Beneficiary.status == "active", Beneficiary.station_id.in_(station_ids))
+        .where(Beneficiary.status == BeneficiaryStatus.ACTIVE, Beneficiary.station_id.in_(station_ids))
         .group_by(Beneficiary.station_id)
     )
     for station_id, registered, registered_served in db.session.execute(statement):

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Float, Integer, String, case, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -24,7 +22,9 @@ from extensions import db
 from models import CategorySchedule, User
 from models.enums import BENEFICIARY_CATEGORIES, DEFAULT_CATEGORY_INTERVAL_DAYS, RISK_TIER_INTERVAL_DAYS
 from services.audit import record_audit
-from services.errors import Forbidden, Invalid, NotFound
+from services.errors import Invalid, NotFound
+from services.localtime import time_zone
+from services.permissions import ensure_can_manage_organisation
 
 EPOCH = date(1970, 1, 1)
 # A schedule looser than a year would drop people out of the yearly "every registered person" target.
@@ -76,11 +76,6 @@ def _epoch_seconds_sqlite(element, compiler, **kw):
 @compiles(epoch_seconds)
 def _epoch_seconds_postgresql(element, compiler, **kw):
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
-def time_zone() -> ZoneInfo:
-    """The zone whose calendar the reports and schedules follow (config TIMEZONE)."""
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
 
 def local_day_of(column, at: datetime | None = None):
@@ -156,12 +151,12 @@ def ensure_category_schedules() -> list[CategorySchedule]:
 
 def set_category_interval(category: str, interval_days: int, actor: User) -> CategorySchedule:
     """Change the required visit interval of one category (admins only); audited."""
-    if actor.role != "admin":
-        raise Forbidden("只有管理员可以修改走访周期")
+    ensure_can_manage_organisation(actor)
     if category not in BENEFICIARY_CATEGORIES:
         raise NotFound("类别不存在", code="category_not_found")
     if not isinstance(interval_days, int) or not MIN_INTERVAL_DAYS <= interval_days <= MAX_INTERVAL_DAYS:
-        raise Invalid(f"走访周期须在 {MIN_INTERVAL_DAYS}–{MAX_INTERVAL_DAYS} 天之间",
+        raise Invalid(f"走访周期须在 {MIN_INTERVAL_DAYS}–{MAX_INTERVAL_DAYS} 天之间", code="interval_out_of_range",
+                      params={"min": MIN_INTERVAL_DAYS, "max": MAX_INTERVAL_DAYS},
                       fields={"interval_days": [f"between {MIN_INTERVAL_DAYS} and {MAX_INTERVAL_DAYS}"]})
     schedule = db.session.scalar(select(CategorySchedule).where(CategorySchedule.category == category))
     if schedule is None:

@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from math import ceil
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, func, or_, select
@@ -18,14 +17,16 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from extensions import db
 from models import Beneficiary, ReviewEvent, Station, User, Visit, VisitWarning
+from models.enums import Role, VisitStatus
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import to_gcj02
+from services.localtime import time_zone
 from services.permissions import ensure_can_review, get_visit_for, scope_users, scope_visits, station_ids_in_scope
 from services.visits.workflow import transition
 
 MAX_BULK_VISITS = 500
 MAX_FILTER_CHOICES = 300
-DEFAULT_QUEUE_STATUS = "submitted"
+DEFAULT_QUEUE_STATUS = VisitStatus.SUBMITTED
 
 # Why a visit of a bulk approval was left alone, in the words the reviewer reads.
 SKIP_REASONS = {
@@ -91,16 +92,19 @@ class BulkReport:
 
 @dataclass(frozen=True)
 class MapPoint:
-    """A point to draw on the record page's map, already in the tiles' coordinate system."""
+    """A point to draw on the record page's map, already in the tiles' coordinate system.
+
+    kind is checkin, home or photo (number: the photo's position on the record, from 1); the page names it.
+    """
 
     kind: str
-    label: str
     lat: float
     lon: float
     radius_m: float | None = None
+    number: int | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "label": self.label, "lat": self.lat, "lon": self.lon, "radius_m": self.radius_m}
+        return {"kind": self.kind, "lat": self.lat, "lon": self.lon, "radius_m": self.radius_m}
 
 
 @dataclass
@@ -115,12 +119,8 @@ class ReviewRecord:
     warning_links: dict[int, list[int]]
 
 
-def _local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def _start_of_local_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=_local_zone()).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=time_zone()).astimezone(UTC)
 
 
 def review_queue_query(user: User, filters: QueueFilters | None = None) -> Select:
@@ -213,7 +213,7 @@ def _station_choices(user: User) -> list[Station] | None:
 
 def _worker_choices(user: User) -> list[User] | None:
     return _listed_or_none(
-        scope_users(select(User).where(User.role == "worker"), user).order_by(User.display_name, User.id)
+        scope_users(select(User).where(User.role == Role.WORKER), user).order_by(User.display_name, User.id)
     )
 
 
@@ -261,19 +261,21 @@ REVIEW_FUNCTIONS = {
 def review_visit(reviewer: User, visit_id: int, action: str, comment: str | None = None) -> Visit:
     """Apply one review action by name (approve, reject, return, reopen)."""
     if action not in REVIEW_FUNCTIONS:
-        raise Invalid(f"未知操作 {action}", code="unknown_action")
+        raise Invalid(f"未知操作 {action}", code="unknown_action", params={"action": action})
     return REVIEW_FUNCTIONS[action](reviewer, visit_id, comment)
 
 
 def bulk_approve(reviewer: User, visit_ids) -> BulkReport:
     """Approve the clean submitted visits among visit_ids; skip and count the rest by reason.
 
-    Each approval is committed on its own, so a visit changed by someone else meanwhile is skipped
-    without undoing the approvals before it.
+    One transaction per approved visit, by design: each approval is committed on its own, so a visit
+    changed by someone else meanwhile is skipped (its refused transition, which wrote nothing, is rolled
+    back) without undoing the approvals before it.
     """
     wanted = list(dict.fromkeys(visit_ids))
     if len(wanted) > MAX_BULK_VISITS:
-        raise Invalid(f"一次最多批量处理 {MAX_BULK_VISITS} 条", code="too_many_visits")
+        raise Invalid(f"一次最多批量处理 {MAX_BULK_VISITS} 条", code="too_many_visits",
+                      params={"limit": MAX_BULK_VISITS})
     report = BulkReport()
     visits = db.session.scalars(
         scope_visits(select(Visit).where(Visit.id.in_(wanted)), reviewer).options(selectinload(Visit.coworkers))
@@ -287,6 +289,7 @@ def bulk_approve(reviewer: User, visit_ids) -> BulkReport:
                 transition(visit, "approve", reviewer)
                 db.session.commit()
             except Conflict:
+                db.session.rollback()
                 reason = "changed_meanwhile"
         if reason is None:
             report.approved.append(visit_id)
@@ -304,7 +307,7 @@ def _bulk_skip_reason(reviewer: User, visit: Visit | None) -> str | None:
         return "not_found"
     except Forbidden:
         return "own_visit"
-    if visit.status != "submitted":
+    if visit.status != VisitStatus.SUBMITTED:
         return "not_submitted"
     if visit.warning_count:
         return "has_warnings"
@@ -343,15 +346,15 @@ def map_points(visit: Visit) -> list[MapPoint]:
     points = []
     if visit.latitude is not None and visit.longitude is not None:
         lat, lon = _for_tiles(visit.latitude, visit.longitude)
-        points.append(MapPoint("checkin", "签到位置", lat, lon, visit.accuracy_m))
+        points.append(MapPoint("checkin", lat, lon, visit.accuracy_m))
     beneficiary = visit.beneficiary
     if beneficiary is not None and beneficiary.has_home_location:
         lat, lon = _for_tiles(beneficiary.home_latitude, beneficiary.home_longitude)
-        points.append(MapPoint("home", "登记住址", lat, lon))
+        points.append(MapPoint("home", lat, lon))
     for number, photo in enumerate(visit.photos, start=1):
         if photo.gps is not None:
             lat, lon = _for_tiles(photo.gps_latitude, photo.gps_longitude)
-            points.append(MapPoint("photo", f"照片 {number}", lat, lon))
+            points.append(MapPoint("photo", lat, lon, number=number))
     return points
 
 

@@ -34,11 +34,14 @@ from models.enums import (
     SERVICES,
     VISIT_KINDS,
     VISIT_STATUSES,
+    BeneficiaryStatus,
+    Role,
+    VisitStatus,
 )
 from models.types import in_column_range
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import distance_m, to_wgs84
-from services.permissions import get_visit_for
+from services.permissions import can_submit_visits, get_visit_for
 from services.visits import workflow
 from services.visits.authenticity import apply_warnings
 
@@ -151,7 +154,7 @@ def _check_beneficiary(worker: User, data: Mapping, errors: _Errors) -> Benefici
     if beneficiary is None or beneficiary.station_id != worker.station_id:
         errors.add("beneficiary_id", "服务对象不存在或不属于本站")
         return None
-    if beneficiary.status != "active":
+    if beneficiary.status != BeneficiaryStatus.ACTIVE:
         errors.add("beneficiary_id", "服务对象已销档")
         return None
     return beneficiary
@@ -199,7 +202,7 @@ def _check_coworkers(worker: User, data: Mapping, errors: _Errors) -> list[User]
     coworkers = []
     for user_id in coworker_ids:
         user = found.get(user_id)
-        if user is None or user.role != "worker" or not user.active or user.station_id != worker.station_id:
+        if user is None or user.role != Role.WORKER or not user.active or user.station_id != worker.station_id:
             errors.add("coworker_ids", f"同行社工 {user_id} 不是本站在岗社工")
         else:
             coworkers.append(user)
@@ -231,7 +234,7 @@ class _CheckedVisit:
 
 def _validate(worker: User, data: Mapping, config: Mapping, *, now: datetime, oldest_from: datetime,
               visit_id: int | None = None) -> _CheckedVisit:
-    if worker.role != "worker" or worker.station_id is None:
+    if not can_submit_visits(worker):
         raise Forbidden("只有社工可以提交走访记录", code="workers_only")
     errors = _Errors()
     _check_vocabulary(data, errors)
@@ -294,7 +297,6 @@ def _attach_photos(visit: Visit, worker: User, photos: list[Photo]) -> None:
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
-            db.session.rollback()
             raise Invalid("照片已用于其他走访记录", fields={"photo_ids": [f"照片 {photo.id} 已用于其他走访记录"]})
 
 
@@ -315,7 +317,8 @@ def submit_visit(worker: User, data: Mapping, *, received_at: datetime | None = 
     `data` is the loaded body (see api.v1.visits.VisitCreateSchema). A retry with the same body
     returns the stored visit and created=False; another body under the same client_id raises
     Conflict `client_id_conflict`. The visit, its photo attachments, warnings and "submit" event are
-    committed together or not at all.
+    committed together or not at all. A simultaneous identical submission that loses the race on the
+    unique client_id is rolled back here, to answer with the winner's visit.
     """
     config = current_app.config
     received_at = received_at or utcnow()
@@ -336,7 +339,7 @@ def submit_visit(worker: User, data: Mapping, *, received_at: datetime | None = 
             raise
         return _replay(existing, fingerprint)
     visit = Visit(client_id=client_id, body_fingerprint=fingerprint, worker_id=worker.id,
-                  status="submitted", revision=1, received_at=received_at, updated_at=received_at)
+                  status=VisitStatus.SUBMITTED, revision=1, received_at=received_at, updated_at=received_at)
     _write_fields(visit, worker, checked)
     db.session.add(visit)
     try:
@@ -367,8 +370,9 @@ def resubmit_visit(worker: User, visit_id: int, data: Mapping) -> Visit:
     visit = get_visit_for(worker, visit_id)
     if visit.worker_id != worker.id:
         raise NotFound("走访记录不存在", code="visit_not_found")
-    if visit.status != "returned":
+    if visit.status != VisitStatus.RETURNED:
         raise Conflict(f"只有退回补充的记录可以修改（当前：{VISIT_STATUSES[visit.status]['zh']}）",
+                       params={"status": visit.status},
                        code="invalid_transition")
     now = utcnow()
     # The age window runs from the first receipt: a long review must not make the visit too old to fix.

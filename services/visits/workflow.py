@@ -3,6 +3,9 @@
 submitted → approved | rejected | returned; returned → submitted (the worker resubmits);
 approved | rejected → submitted (a reviewer reopens, with a reason). Both the API and the admin go
 through transition(), so the rules are written once.
+
+These are helpers of the public review and submission services: they add and flush, and never commit or
+roll back; the calling service commits the whole unit (field changes, warnings and the transition together).
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from sqlalchemy import update
 
 from extensions import db
 from models import ReviewEvent, User, Visit, utcnow
+from models.enums import VisitStatus
 from services.audit import record_audit
 from services.errors import Conflict, Invalid
 
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "approve": (frozenset({"submitted"}), "approved"),
-    "reject": (frozenset({"submitted"}), "rejected"),
-    "return": (frozenset({"submitted"}), "returned"),
-    "reopen": (frozenset({"approved", "rejected"}), "submitted"),
-    "resubmit": (frozenset({"returned"}), "submitted"),
+# action: (the statuses it may start from, the status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[VisitStatus], VisitStatus]] = {
+    "approve": (frozenset({VisitStatus.SUBMITTED}), VisitStatus.APPROVED),
+    "reject": (frozenset({VisitStatus.SUBMITTED}), VisitStatus.REJECTED),
+    "return": (frozenset({VisitStatus.SUBMITTED}), VisitStatus.RETURNED),
+    "reopen": (frozenset({VisitStatus.APPROVED, VisitStatus.REJECTED}), VisitStatus.SUBMITTED),
+    "resubmit": (frozenset({VisitStatus.RETURNED}), VisitStatus.SUBMITTED),
 }
 COMMENT_REQUIRED = frozenset({"reject", "return", "reopen"})
 REVIEWER_ACTIONS = frozenset({"approve", "reject", "return", "reopen"})
@@ -28,7 +33,7 @@ REVIEWER_ACTIONS = frozenset({"approve", "reject", "return", "reopen"})
 def record_submission(visit: Visit, worker: User) -> ReviewEvent:
     """Log the first submission of a visit (in the caller's transaction)."""
     event = ReviewEvent(visit=visit, actor_id=worker.id, action="submit", from_status=None,
-                        to_status="submitted", revision=visit.revision)
+                        to_status=VisitStatus.SUBMITTED, revision=visit.revision)
     db.session.add(event)
     return event
 
@@ -38,17 +43,19 @@ def transition(visit: Visit, action: str, actor: User, comment: str | None = Non
 
     The status change is a conditional UPDATE on the status the caller saw: if another request got
     there first, no row matches and Conflict is raised, so a visit is never transitioned twice.
-    The caller commits (so field changes, warnings and the transition land together).
+    The caller commits (so field changes, warnings and the transition land together); on a refusal
+    nothing has been written here, and the caller's transaction is left for it (or the request) to end.
     """
     if action not in TRANSITIONS:
-        raise Invalid(f"未知操作 {action}", code="unknown_action")
+        raise Invalid(f"未知操作 {action}", code="unknown_action", params={"action": action})
     allowed_from, to_status = TRANSITIONS[action]
     comment = (comment or "").strip() or None
     if action in COMMENT_REQUIRED and not comment:
         raise Invalid("请填写意见或原因", code="comment_required", fields={"comment": ["required"]})
     seen_status = visit.status
     if seen_status not in allowed_from:
-        raise Conflict(f"当前状态不能执行此操作（{seen_status}）", code="invalid_transition")
+        raise Conflict(f"当前状态不能执行此操作（{seen_status}）", code="invalid_transition",
+                       params={"status": seen_status, "action": action})
 
     now = utcnow()
     values: dict = {"status": to_status, "updated_at": now}
@@ -66,7 +73,6 @@ def transition(visit: Visit, action: str, actor: User, comment: str | None = Non
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise Conflict("该记录已被他人处理，请刷新后查看", code="visit_state_changed")
     db.session.refresh(visit)
 

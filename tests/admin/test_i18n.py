@@ -122,12 +122,35 @@ def test_dashboard_shows_its_title_once(client, login_as, review_scene):
     assert body.count("统计看板") == 1
 
 
-def test_flash_messages_follow_the_language(client, login_as, review_scene):
+def _review_in_english(client, login_as, review_scene, action: str) -> str:
+    """Log in as the scene's admin, switch to English, post a review action on its visit; the page that follows."""
     login_as(review_scene["admin"])
     visit = review_scene["visit"]
     _switch(client, "en", "/admin/review/")
     token = csrf_token_from(client.get(f"/admin/review/visit/{visit.id}").get_data(as_text=True))
-    response = client.post(f"/admin/review/visit/{visit.id}/approve", data={"csrf_token": token},
+    response = client.post(f"/admin/review/visit/{visit.id}/{action}", data={"csrf_token": token},
                            follow_redirects=True)
-    html = response.get_data(as_text=True)
-    assert f"Visit record #{visit.id} approved" in html and "已通过" not in html
+    return response.get_data(as_text=True)
+
+
+def test_flash_messages_follow_the_language(client, login_as, review_scene):
+    html = _review_in_english(client, login_as, review_scene, "approve")
+    assert f"Visit record #{review_scene['visit'].id} approved" in html and "已通过" not in html
+
+
+def test_service_refusals_are_translated_by_code_in_english(client, login_as, review_scene):
+    """The service's Chinese sentence is the phone's; the English admin says it in English."""
+    html = _review_in_english(client, login_as, review_scene, "reject")
+    assert "Give a comment or reason." in html and "请填写意见或原因" not in html
+
+
+def test_service_refusals_with_parameters_in_both_languages(client, login_as):
+    make_station(code="440902666")
+    login_as(make_admin())
+    for locale, expected, absent in (("en", "Station 440902666 already exists.", "已存在"),
+                                     ("zh_Hans_CN", "社工站 440902666 已存在", "already exists")):
+        _switch(client, locale, "/admin/stations/new/")
+        token = csrf_token_from(client.get("/admin/stations/new/").get_data(as_text=True))
+        html = client.post("/admin/stations/new/", data={"code": "440902666", "name": "重复",
+                                                         "csrf_token": token}).get_data(as_text=True)
+        assert expected in html and absent not in html

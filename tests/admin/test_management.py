@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import ApiToken, AuditEvent, Beneficiary, Station, User
+from models import ApiToken, AuditEvent, Beneficiary, Region, ServicePoint, Station, User
 from services.accounts.credentials import authenticate
 from services.accounts.users import deactivate_user
 from tests.admin.conftest import redirects_to_login
@@ -308,6 +308,78 @@ def test_admin_creates_a_station_through_the_service(client, login_as, csrf_from
     assert response.status_code == 302
     station = db.session.scalar(select(Station).where(Station.code == "440902101"))
     assert station.region is not None and station.region.level == "township"
+
+
+def test_station_created_in_the_admin_is_one_audited_transaction_with_the_chosen_region(client, login_as, csrf_from):
+    admin = make_admin()
+    region = Region(code="4409", name="茂名市", level="city")
+    db.session.add(region)
+    db.session.commit()
+    login_as(admin)
+    response = client.post("/admin/stations/new/", data={
+        "code": "HQ-1", "name": "市社工总站", "region": str(region.id),
+        "csrf_token": csrf_from("/admin/stations/new/"),
+    })
+    assert response.status_code == 302
+    station = db.session.scalar(select(Station).where(Station.code == "HQ-1"))
+    assert station.region_id == region.id
+    [event] = _audit_rows("station_created")
+    assert (event.actor_id, event.object_id) == (admin.id, station.id)
+
+
+def test_station_refused_in_the_admin_shows_the_reason_and_writes_nothing(client, login_as, csrf_from):
+    make_station(code="440902555")
+    login_as(make_admin())
+    response = client.post("/admin/stations/new/", data={
+        "code": "440902555", "name": "重复", "csrf_token": csrf_from("/admin/stations/new/")})
+    assert response.status_code == 200 and "社工站 440902555 已存在" in response.get_data(as_text=True)
+    assert _audit_rows("station_created") == []
+
+
+def test_station_edits_in_the_admin_go_through_the_service_and_are_audited(client, login_as, csrf_from):
+    admin, station = make_admin(), make_station(name="旧名镇")
+    login_as(admin)
+    response = client.post(f"/admin/stations/edit/?id={station.id}", data={
+        "code": station.code, "name": "新名镇", "latitude": str(station.latitude), "longitude": str(station.longitude),
+        "csrf_token": csrf_from("/admin/stations/new/")})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).name == "新名镇"
+    [event] = _audit_rows("station_changed")
+    assert (event.actor_id, event.details["fields"]) == (admin.id, ["name"])
+
+
+def test_region_edits_in_the_admin_go_through_the_service_and_are_audited(client, login_as, csrf_from):
+    admin = make_admin()
+    login_as(admin)
+    token = csrf_from("/admin/regions/new/")
+    assert client.post("/admin/regions/new/", data={"code": "440900", "name": "茂名", "level": "city",
+                                                    "csrf_token": token}).status_code == 302
+    region = db.session.scalar(select(Region).where(Region.code == "440900"))
+    response = client.post(f"/admin/regions/edit/?id={region.id}", data={
+        "code": "440900", "name": "茂名市", "level": "city", "csrf_token": token})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Region, region.id).name == "茂名市"
+    events = _audit_rows("region_changed")
+    assert [(event.actor_id, event.details["created"], event.details["fields"]) for event in events] == [
+        (admin.id, True, ["code", "level", "name", "parent"]), (admin.id, False, ["name"])]
+
+
+def test_service_point_edits_in_the_admin_go_through_the_service_and_are_audited(client, login_as, csrf_from):
+    admin, station, other = make_admin(), make_station(), make_station()
+    login_as(admin)
+    token = csrf_from("/admin/service_points/new/")
+    assert client.post("/admin/service_points/new/", data={
+        "name": "牙象村", "station": str(station.id), "csrf_token": token}).status_code == 302
+    point = db.session.scalar(select(ServicePoint).where(ServicePoint.name == "牙象村"))
+    assert client.post(f"/admin/service_points/edit/?id={point.id}", data={
+        "name": "牙象村", "station": str(other.id), "csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ServicePoint, point.id).station_id == other.id
+    events = _audit_rows("service_point_changed")
+    assert [(event.object_id, event.details["created"]) for event in events] == [(point.id, True), (point.id, False)]
+    assert events[-1].details["fields"] == ["station"]
 
 
 def test_audit_log_is_read_only(client, login_as, csrf_from):
