@@ -1,5 +1,6 @@
 """Configuration from environment variables, with safe defaults for one county on SQLite."""
 
+import base64
 import os
 import secrets
 from datetime import timedelta
@@ -48,6 +49,47 @@ def load_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
     return key
 
 
+def decode_key(text: str) -> bytes:
+    """An ID number key from its text form; ValueError unless 32 bytes of URL-safe base64."""
+    key = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    if len(key) != 32:
+        raise ValueError("an ID number key is 32 bytes, URL-safe base64")
+    return key
+
+
+def encode_key(key: bytes) -> str:
+    """The text form of an ID number key (URL-safe base64), as ID_NUMBER_KEY and instance/id_number_keys hold it."""
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def id_number_keys_file(instance_dir: Path = INSTANCE_DIR) -> Path:
+    return instance_dir / "id_number_keys"
+
+
+def load_id_number_keys(instance_dir: Path = INSTANCE_DIR) -> list[bytes]:
+    """The ID number key ring, current key first.
+
+    From ID_NUMBER_KEY (and ID_NUMBER_OLD_KEYS, comma-separated, while a rotation runs), else from
+    instance/id_number_keys (one key a line, current first), generated once like the secret key. Every
+    app server must have the same ring: set ID_NUMBER_KEY when there is more than one.
+    """
+    from_env = os.environ.get("ID_NUMBER_KEY")
+    if from_env:
+        old = [part for part in os.environ.get("ID_NUMBER_OLD_KEYS", "").split(",") if part.strip()]
+        return [decode_key(from_env), *(decode_key(part) for part in old)]
+    key_file = id_number_keys_file(instance_dir)
+    if not key_file.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(encode_key(secrets.token_bytes(32)) + "\n")
+    return [decode_key(line) for line in key_file.read_text().splitlines() if line.strip()]
+
+
 class Config:
     """Settings read once at start-up; tests pass overrides to create_app()."""
 
@@ -55,7 +97,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'zoufang.db'}"
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: error messages and logs never carry the values of a statement (notes, locations
+    # and ID numbers are personal data).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "uploads"))
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem")  # or "s3"
@@ -79,13 +123,18 @@ class Config:
 
     # Accounts and sessions
     API_TOKEN_LIFETIME = timedelta(days=_env_int("API_TOKEN_DAYS", 30))
+    # Failures allowed per (username, client address), and per address across usernames, in the window.
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     LOGIN_FAILURE_WINDOW = timedelta(minutes=_env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15))
     ADMIN_IDLE_TIMEOUT = timedelta(minutes=_env_int("ADMIN_IDLE_MINUTES", 30))
     PERMANENT_SESSION_LIFETIME = ADMIN_IDLE_TIMEOUT
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    # How many reverse proxies in front append to X-Forwarded-For; only their entries are believed
+    # (0: the client address is the TCP peer, and X-Forwarded-For is ignored).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     REMEMBER_COOKIE_HTTPONLY = True
 
     # Photos
@@ -101,6 +150,8 @@ class Config:
     VISIT_MAX_AGE = timedelta(days=_env_int("VISIT_MAX_AGE_DAYS", 7))
     VISIT_MAX_FUTURE = timedelta(minutes=_env_int("VISIT_MAX_FUTURE_MINUTES", 5))
     MAX_NOTES_LENGTH = _env_int("MAX_NOTES_LENGTH", 2000)
+    # 人次 of one community activity; bounds what one record can add to the bureau's report.
+    MAX_PEOPLE_COUNT = _env_int("MAX_PEOPLE_COUNT", 50)
 
     # Authenticity thresholds
     WARN_FAR_FROM_HOME_M = _env_float("WARN_FAR_FROM_HOME_M", 300)

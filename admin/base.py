@@ -11,12 +11,14 @@ from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.form import BaseForm, SecureForm
+from flask_admin.model.base import ViewArgs
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from admin.messages import service_error_text
 from extensions import db
 from models import User
+from models.types import INT_MAX, in_column_range
 from services.errors import ServiceError
 from services.localtime import time_zone
 from services.permissions import ADMIN_ROLES, REVIEWER_ROLES, is_admin
@@ -101,6 +103,17 @@ class SecureMixin:
         abort(403)
 
 
+def record_id_or_404(value) -> int:
+    """A record id from a URL (`?id=`), or 404 when it is not an integer the id columns can hold."""
+    try:
+        record_id = int(value)
+    except (TypeError, ValueError):
+        abort(404)
+    if not in_column_range(record_id):
+        abort(404)
+    return record_id
+
+
 class SecureModelView(SecureMixin, ModelView):
     """A ModelView with CSRF-protected forms, no deletes, and access closed by default."""
 
@@ -110,6 +123,15 @@ class SecureModelView(SecureMixin, ModelView):
     can_export = False
     page_size = 50
     column_type_formatters = {**DEFAULT_FORMATTERS, datetime: local_time_formatter}
+
+    def _get_list_extra_args(self) -> ViewArgs:
+        # ?page=-5 or ?page=10**30 would reach the database as a negative or overflowing OFFSET.
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), INT_MAX // self.page_size)
+        return args
+
+    def get_one(self, id):
+        return super().get_one(str(record_id_or_404(id)))
 
 
 class SecureView(SecureMixin, BaseView):

@@ -6,6 +6,8 @@ request ends (factory.py, one request, one transaction).
 
 from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from services.errors import ServiceError
@@ -21,7 +23,11 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    503: "service_unavailable",
 }
+# The database is down, restarting, out of connections or locked: worth a retry shortly, not a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = "30"
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
@@ -80,6 +86,18 @@ def register_api_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(valid_methods)
         return error_response(status, _HTTP_CODES.get(status, "error"), error.description or error.name,
                               headers=headers)
+
+    def handle_database_unavailable(error: Exception):
+        # One line, no statement or parameters: the outage is the news, not the query that met it.
+        current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                                   type(getattr(error, "orig", None) or error).__name__)
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+        if _is_api_request():
+            return error_response(503, "service_unavailable", "服务暂时不可用，请稍后重试", headers=headers)
+        return "服务暂时不可用，请稍后重试 Service temporarily unavailable", 503, headers
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_database_unavailable)
 
     @app.errorhandler(Exception)
     def handle_unexpected(_error: Exception):

@@ -27,7 +27,7 @@ from stdnum.cn import ric
 
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
-from models import Beneficiary, BeneficiaryCategory, Region, ServicePoint, Station, User, Visit
+from models import Beneficiary, BeneficiaryCategory, Region, ServicePoint, Station, User, Visit, id_numbers
 from models.enums import BENEFICIARY_CATEGORIES, KINDS_WITH_BENEFICIARY
 from services.accounts.credentials import hash_password
 from services.reporting.schedule_state import rebuild_schedule_state
@@ -144,7 +144,8 @@ def _beneficiaries(volume, run, rng, stations, points_by_station, now) -> dict[S
         latitude = (point.latitude if point else station.latitude) + rng.uniform(-0.01, 0.01)
         longitude = (point.longitude if point else station.longitude) + rng.uniform(-0.01, 0.01)
         rows.append({
-            "name": f"对象{index}", "name_initials": "dx", "id_number": body + ric.calc_check_digit(body),
+            "name": f"对象{index}", "name_initials": "dx",
+            **id_numbers.stored_columns(body + ric.calc_check_digit(body)),
             "gender": rng.choice(("male", "female")), "birth_date": birth.date(),
             "risk_tier": _weighted(rng, RISK_WEIGHTS), "station_id": station.id,
             "service_point_id": point.id if point else None, "address": f"{index}号",

@@ -5,7 +5,7 @@ from models.beneficiary import Beneficiary, BeneficiaryCategory, CategorySchedul
 from models.photo import Photo
 from models.region import Region, ServicePoint, Station
 from models.types import UTCDateTime, utcnow
-from models.user import ApiToken, LoginAttempt, User, supervisor_stations
+from models.user import ApiToken, LoginAttempt, LoginThrottle, User, supervisor_stations
 from models.visit import ReviewEvent, Visit, VisitWarning, visit_coworkers
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "BeneficiaryCategory",
     "CategorySchedule",
     "LoginAttempt",
+    "LoginThrottle",
     "Photo",
     "Region",
     "ReviewEvent",

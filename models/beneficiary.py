@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
+from models import id_numbers
 from models.enums import BeneficiaryStatus
 from models.region import ServicePoint, Station
 from models.types import UTCDateTime, utcnow
@@ -15,11 +17,20 @@ from models.types import UTCDateTime, utcnow
 
 def mask_id_number(id_number: str | None) -> str:
     """Return an ID number with its middle hidden: 440902********1234."""
-    if not id_number:
-        return ""
-    if len(id_number) <= 10:
-        return id_number[:2] + "*" * max(len(id_number) - 4, 0) + id_number[-2:]
-    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+    return id_numbers.mask(id_number)
+
+
+class _IdNumberComparator(Comparator):
+    """`Beneficiary.id_number == x` and `.in_([...])` compare keyed HMACs: exact matches without decrypting."""
+
+    def __eq__(self, other):
+        return self.expression == id_numbers.lookup_hmac(other)
+
+    def __ne__(self, other):
+        return self.expression != id_numbers.lookup_hmac(other)
+
+    def in_(self, other):
+        return self.expression.in_([id_numbers.lookup_hmac(number) for number in other])
 
 
 class Beneficiary(db.Model):
@@ -36,7 +47,11 @@ class Beneficiary(db.Model):
     name: Mapped[str] = mapped_column(String(64), index=True)
     # Pinyin initials of the name, kept for phone search ("zxm" finds 张小明).
     name_initials: Mapped[str] = mapped_column(String(64), default="", index=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # The ID number is never stored in clear (models.id_numbers): AES-GCM ciphertext, a keyed HMAC of the
+    # normalised number for uniqueness and exact lookups, and the masked form lists and exports show.
+    id_number_sealed: Mapped[str] = mapped_column(String(96))
+    id_number_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
     gender: Mapped[str | None] = mapped_column(String(8))
     birth_date: Mapped[date | None] = mapped_column(Date)
     risk_tier: Mapped[str | None] = mapped_column(String(16))
@@ -77,9 +92,20 @@ class Beneficiary(db.Model):
         for code in sorted(wanted - present):
             self.category_rows.append(BeneficiaryCategory(category=code))
 
-    @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
+    @hybrid_property
+    def id_number(self) -> str | None:
+        """The full ID number, decrypted on access (only reveal and full exports need it)."""
+        return id_numbers.unseal(self.id_number_sealed) if self.id_number_sealed else None
+
+    @id_number.inplace.setter
+    def _id_number_setter(self, number: str) -> None:
+        for column, value in id_numbers.stored_columns(number).items():
+            setattr(self, column, value)
+
+    @id_number.inplace.comparator
+    @classmethod
+    def _id_number_comparator(cls) -> _IdNumberComparator:
+        return _IdNumberComparator(cls.id_number_hmac)
 
     @property
     def has_home_location(self) -> bool:

@@ -175,6 +175,7 @@ AUDIT_ACTIONS = _vocabulary(
     ("export", "导出", "Export"),
     ("schedule_changed", "修改走访周期", "Visit schedule changed"),
     ("wechat_bound", "绑定微信", "WeChat account bound"),
+    ("id_number_key_rotated", "更换身份证号加密密钥", "ID number key rotated"),
     ("station_created", "创建社工站", "Station created"),
     ("station_changed", "修改社工站", "Station changed"),
     ("region_changed", "修改行政区划", "Region changed"),

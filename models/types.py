@@ -5,6 +5,26 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# Every id and count column is a 32-bit INTEGER on PostgreSQL; a larger value fails the whole statement.
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+
+def in_column_range(value: int) -> bool:
+    """Whether an integer fits the database's INTEGER columns."""
+    return INT_MIN <= value <= INT_MAX
+
+
+def is_storable_text(value: str) -> bool:
+    """Whether a string fits a text column: no NUL byte (PostgreSQL refuses it), no lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC and always returned timezone-aware.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -37,12 +37,19 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Part of every admin session's identity (get_id): raising it ends all of the user's sessions at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
     station: Mapped[Station | None] = relationship(foreign_keys=[station_id])
     supervised_stations: Mapped[list[Station]] = relationship(secondary=supervisor_stations)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """The session's identity for Flask-Login: "<id>:<session_version>" (see load_user in factory)."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def name(self) -> str:
@@ -69,7 +76,7 @@ class ApiToken(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """One login attempt, kept in the database so throttling holds across workers and restarts."""
+    """One login attempt, kept as history (who tried which username from where, and whether it worked)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (Index("ix_login_attempts_username_created", "username", "created_at"),)
@@ -79,3 +86,18 @@ class LoginAttempt(db.Model):
     succeeded: Mapped[bool] = mapped_column(Boolean)
     ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """A failure counter for one throttling key ("pair:<username>|<address>" or "address:<address>").
+
+    Counted with one atomic upsert per attempt, in the database, so the limit is exact under concurrency
+    and holds across app servers. The window is fixed from the first failure: refused attempts do not
+    extend it, so a lock-out always ends.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
+from models.types import in_column_range, is_storable_text
 from services.errors import Invalid
 
 INVALID_CURSOR_CODE = "invalid_cursor"
@@ -57,5 +58,10 @@ def _typed(value, wanted: type):
             raise ValueError
         return value
     if not isinstance(value, wanted):
+        raise ValueError
+    # A forged key must not reach the query as a value the columns cannot hold (a 500 on PostgreSQL).
+    if wanted is int and not in_column_range(value):
+        raise ValueError
+    if wanted is str and not is_storable_text(value):
         raise ValueError
     return value

@@ -12,7 +12,9 @@ parameters and operation ids are needed either way.
 
 from __future__ import annotations
 
+import copy
 import re
+from datetime import UTC, datetime, timedelta
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -22,6 +24,7 @@ from werkzeug.routing import Rule
 
 from api.v1.blueprint import bp
 from api.v1.schemas import ErrorSchema, TokenSchema
+from models.types import INT_MAX
 
 BLUEPRINT_NAME = "api_v1"
 EXTENSION_KEY = "zoufang_openapi"
@@ -37,7 +40,8 @@ The field API of Zoufang (走访) for phone clients. JSON in and out; authentica
 _IGNORED_METHODS = frozenset({"head", "options"})
 _FLASK_PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)>]*\))?:)?(?P<name>\w+)>")
 _CONVERTER_SCHEMAS = {
-    "int": {"type": "integer", "minimum": 0},
+    # The id columns are 32-bit: a larger id is a 404 before any query (api.guards.BoundedIntConverter).
+    "int": {"type": "integer", "minimum": 0, "maximum": INT_MAX},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
 }
@@ -60,6 +64,12 @@ ERROR_RESPONSES = {
     "ServiceUnavailable": (503, "service_unavailable", "服务暂时不可用，请稍后重试",
                            "An upstream service is unreachable or busy, or a feature is not configured"),
 }
+# Any request may be refused as unreadable (bad characters, a broken body) or meet the database down.
+_EVERY_OPERATION_RESPONSES = {400: "BadRequest", 503: "ServiceUnavailable"}
+# An example time written as "{now-40m}" is filled in when the document is served, so request examples stay
+# inside the accepted visit window and validate against the live server.
+_RELATIVE_TIME = re.compile(r"^\{now(?P<sign>[+-])(?P<amount>\d+)(?P<unit>[mhd])\}$")
+_TIME_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["Must be greater than or equal to -90."]}}
 _ERROR_HEADERS = {
     "MethodNotAllowed": {"Allow": {"description": "The methods the path accepts", "schema": {"type": "string"}}},
@@ -106,10 +116,15 @@ def openapi_path(rule: Rule) -> tuple[str, list[dict]]:
 
 
 def _with_path_parameters(operation: dict, path_parameters: list[dict]) -> dict:
-    declared = {
-        parameter.get("name") for parameter in operation.get("parameters", [])
-        if isinstance(parameter, dict) and parameter.get("in") == "path"
-    }
+    converted = {parameter["name"]: parameter["schema"] for parameter in path_parameters}
+    declared = set()
+    for parameter in operation.get("parameters", []):
+        if isinstance(parameter, dict) and parameter.get("in") == "path":
+            declared.add(parameter.get("name"))
+            # The converter's bounds hold whatever the docstring says (an id beyond them is a 404).
+            schema = parameter.setdefault("schema", {})
+            for key, value in converted.get(parameter.get("name"), {}).items():
+                schema.setdefault(key, value)
     missing = [parameter for parameter in path_parameters if parameter["name"] not in declared]
     if missing:
         operation["parameters"] = missing + list(operation.get("parameters", []))
@@ -151,6 +166,10 @@ def build_openapi_document(app: Flask) -> dict:
         endpoint = rule.endpoint.removeprefix(f"{BLUEPRINT_NAME}.")
         for method, operation in operations.items():
             _with_path_parameters(operation, path_parameters)
+            responses = operation.setdefault("responses", {})
+            for status, name in _EVERY_OPERATION_RESPONSES.items():
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {"$ref": f"#/components/responses/{name}"}
             operation_id = endpoint if len(methods) == 1 else f"{endpoint}_{method}"
             if "operationId" not in operation and operation_id not in operation_ids:
                 operation["operationId"] = operation_id
@@ -158,6 +177,22 @@ def build_openapi_document(app: Flask) -> dict:
         if operations:
             spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def with_relative_times(document: dict, now: datetime) -> dict:
+    """A copy of the document whose "{now-40m}" example strings are times relative to `now` (ISO 8601, UTC)."""
+
+    def resolve(value):
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        if isinstance(value, str) and (match := _RELATIVE_TIME.match(value)):
+            delta = timedelta(**{_TIME_UNITS[match["unit"]]: int(match["amount"])})
+            return (now + delta if match["sign"] == "+" else now - delta).replace(microsecond=0).isoformat()
+        return value
+
+    return resolve(copy.deepcopy(document))
 
 
 @bp.get("/openapi.json")
@@ -179,4 +214,4 @@ def openapi_document():
     if document is None:
         # Built on first use, once the URL map is complete; two racing requests build the same document.
         document = current_app.extensions[EXTENSION_KEY] = build_openapi_document(current_app)
-    return jsonify(document)
+    return jsonify(with_relative_times(document, datetime.now(UTC)))

@@ -1,9 +1,10 @@
 """POST /photos (one photo per request); GET /photos/<id> (display copy) and /photos/<id>/thumb, one view."""
 
-from flask import jsonify, request
+from flask import jsonify
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import FileStorage
 
+from api.parsing import load_files
 from api.v1.blueprint import bp
 from api.v1.schemas import PhotoSchema
 from api.v1.security import current_user, token_required
@@ -15,6 +16,8 @@ class UploadedFileField(fields.Field):
     """A file part of a multipart body."""
 
     def _deserialize(self, value, _attr, _data, **kwargs):
+        if isinstance(value, list):
+            raise ValidationError("每次只能上传一张照片（一个 file 字段）")
         if not isinstance(value, FileStorage):
             raise ValidationError("须为文件")
         return value
@@ -63,7 +66,7 @@ def upload_photo():
         415: {$ref: '#/components/responses/UnsupportedMediaType'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
-    upload = PhotoUploadSchema().load(request.files.to_dict())
+    upload = load_files(PhotoUploadSchema())
     photo, created = store_photo(current_user(), upload["file"])
     return jsonify(PhotoSchema().dump(photo)), 201 if created else 200
 

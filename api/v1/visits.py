@@ -93,7 +93,9 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
                                 metadata={"description": "The person agreed to be photographed"})
     coworker_ids = fields.List(fields.Int(strict=True), load_default=list,
                                metadata={"description": "Other workers of the station present"})
-    people_count = fields.Int(load_default=1, strict=True, metadata={"minimum": 1})
+    people_count = fields.Int(load_default=1, strict=True,
+                              metadata={"minimum": 1, "maximum": 50,
+                                        "description": "People served (人次); at most MAX_PEOPLE_COUNT (50)"})
     mock_location = fields.Bool(load_default=False, metadata={"description": "The OS reports a mock location"})
     client_sent_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
                                           metadata={"description": "The phone's clock when sending (not part of the "
@@ -249,8 +251,8 @@ def create_visit():
           application/json:
             schema: VisitCreateSchema
             example: {client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary_id: 12, kind: home_visit,
-                      services: [policy_implementation], started_at: "2024-05-06T09:30:00+08:00",
-                      ended_at: "2024-05-06T09:55:00+08:00",
+                      services: [policy_implementation], started_at: "{now-40m}",
+                      ended_at: "{now-15m}",
                       location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
                       notes: 老人身体尚可，反映屋顶漏水, photo_ids: [31, 32, 33], photo_consent: true}
       responses:
@@ -352,7 +354,7 @@ def update_visit(visit_id: int):
           application/json:
             schema: VisitResubmitSchema
             example: {beneficiary_id: 12, kind: home_visit, services: [policy_implementation],
-                      started_at: "2024-05-06T09:30:00+08:00", ended_at: "2024-05-06T09:55:00+08:00",
+                      started_at: "{now-40m}", ended_at: "{now-15m}",
                       location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
                       notes: 已补充厨房照片, photo_ids: [31, 32, 33, 40]}
       responses:

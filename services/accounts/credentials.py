@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
-from models import ApiToken, LoginAttempt, User, utcnow
+from models import ApiToken, LoginAttempt, LoginThrottle, User, utcnow
+from models.types import UTCDateTime
 from services.audit import record_audit
 from services.errors import Invalid, TooManyRequests, Unauthorized
 
@@ -47,45 +50,77 @@ def _normalise_username(username: str) -> str:
     return username.strip().lower()[:64]
 
 
-def _throttle_retry_after(username: str, now: datetime) -> int | None:
-    """Seconds the username must wait, or None when it may try."""
+def _throttle_keys(username: str, ip: str | None) -> dict[str, int]:
+    """The counters an attempt is charged to, with their limits: this username from this address, and this
+    address across usernames. Someone else's failures (another address) never lock a user out."""
     config = current_app.config
-    window_start = now - config["LOGIN_FAILURE_WINDOW"]
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.username == username, LoginAttempt.succeeded.is_(True),
-            LoginAttempt.created_at >= window_start,
-        )
+    address = (ip or "unknown")[:64]
+    return {
+        f"pair:{username}|{address}": config["LOGIN_MAX_FAILURES"],
+        f"address:{address}": config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+    }
+
+
+def _charge(key: str, now: datetime) -> tuple[int, datetime]:
+    """Count one attempt on a key in one atomic upsert; return its count and window start.
+
+    A window older than LOGIN_FAILURE_WINDOW starts afresh. Concurrent attempts on the same key queue on
+    its row, so each sees a distinct count and no more than the limit get through.
+    """
+    cutoff = now - current_app.config["LOGIN_FAILURE_WINDOW"]
+    now_value = literal(now, UTCDateTime())
+    expired = LoginThrottle.window_started_at <= literal(cutoff, UTCDateTime())
+    insert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(LoginThrottle)
+        .values(key=key, failures=1, window_started_at=now)
+        .on_conflict_do_update(index_elements=[LoginThrottle.key], set_={
+            "failures": case((expired, 1), else_=LoginThrottle.failures + 1),
+            "window_started_at": case((expired, now_value), else_=LoginThrottle.window_started_at),
+        })
+        .returning(LoginThrottle.failures, LoginThrottle.window_started_at)
     )
-    since = max(window_start, last_success) if last_success else window_start
-    failures = db.session.scalars(
-        select(LoginAttempt.created_at)
-        .where(LoginAttempt.username == username, LoginAttempt.succeeded.is_(False),
-               LoginAttempt.created_at >= since)
-        .order_by(LoginAttempt.created_at.desc())
-        .limit(config["LOGIN_MAX_FAILURES"])
-    ).all()
-    if len(failures) < config["LOGIN_MAX_FAILURES"]:
-        return None
-    oldest_counted = failures[-1]
-    wait = (oldest_counted + config["LOGIN_FAILURE_WINDOW"] - now).total_seconds()
-    return max(1, math.ceil(wait))
+    failures, window_started_at = db.session.execute(statement).one()
+    return failures, window_started_at
+
+
+def _reserve_attempt(keys: dict[str, int], now: datetime) -> None:
+    """Charge the attempt to every key before the password is checked, and commit at once (so the count holds
+    for every app server); raise TooManyRequests when a key is past its limit."""
+    retry_after = []
+    for key, limit in keys.items():
+        failures, window_started_at = _charge(key, now)
+        if failures > limit:
+            window_end = window_started_at + current_app.config["LOGIN_FAILURE_WINDOW"]
+            retry_after.append(max(1, math.ceil((window_end - now).total_seconds())))
+    db.session.commit()
+    if retry_after:
+        raise TooManyRequests("登录失败次数过多，请稍后再试", code="too_many_attempts",
+                              headers={"Retry-After": str(max(retry_after))})
+
+
+def _release_attempt(keys: dict[str, int]) -> None:
+    """After a success: the pair starts afresh; the address is not charged for a right password."""
+    pair_key, address_key = keys
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
+    db.session.execute(update(LoginThrottle).where(LoginThrottle.key == address_key, LoginThrottle.failures > 0)
+                       .values(failures=LoginThrottle.failures - 1))
 
 
 def _checked_user(username: str, password: str, ip: str | None,
                   allowed_roles: frozenset[str] | None) -> User:
-    """The user a username and password prove, throttled per username, the attempt and its audit row added.
+    """The user a username and password prove, throttled per (username, address) and per address, the attempt
+    and its audit row added.
 
-    Every attempt is logged in the database, so the limit holds across gunicorn workers. The one
-    exception to "helpers only flush": a failed attempt is committed before Unauthorized is raised,
-    since the refusal ends the request's transaction and the throttle must still count it.
+    The counters live in the database (atomic upserts), so the limits are exact under concurrency and hold
+    across gunicorn workers and app servers. The exceptions to "helpers only flush": the attempt's charge is
+    committed before the password is checked, and a failed attempt before Unauthorized is raised, since the
+    refusal ends the request's transaction and the throttle must still count it.
     """
     key = _normalise_username(username)
     now = utcnow()
-    retry_after = _throttle_retry_after(key, now)
-    if retry_after is not None:
-        raise TooManyRequests("登录失败次数过多，请稍后再试", code="too_many_attempts",
-                              headers={"Retry-After": str(retry_after)})
+    keys = _throttle_keys(key, ip)
+    _reserve_attempt(keys, now)
     user = db.session.scalar(select(User).where(func.lower(User.username) == key))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     ok = bool(user and valid and user.active and (allowed_roles is None or user.role in allowed_roles))
@@ -94,13 +129,14 @@ def _checked_user(username: str, password: str, ip: str | None,
         record_audit(user, "login_failed", user, username=key)
         db.session.commit()
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
+    _release_attempt(keys)
     record_audit(user, "login", user)
     return user
 
 
 def authenticate(username: str, password: str, *, ip: str | None = None,
                  allowed_roles: frozenset[str] | None = None) -> User:
-    """Check a username and password (the admin site's login), throttled per username; return the user or raise."""
+    """Check a username and password (the admin site's login), throttled (see _checked_user); return the user."""
     user = _checked_user(username, password, ip, allowed_roles)
     db.session.commit()
     return user

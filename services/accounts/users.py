@@ -79,6 +79,7 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
     check_password_strength(password)
     user.password_hash = hash_password(password)
     revoke_all_tokens(user)
+    end_admin_sessions(user)
     record_audit(actor, "password_changed", user)
     db.session.commit()
 
@@ -88,6 +89,7 @@ def deactivate_user(user: User, *, actor: User | None = None) -> None:
     ensure_can_manage_organisation(actor)
     user.active = False
     revoke_all_tokens(user)
+    end_admin_sessions(user)
     record_audit(actor, "user_deactivated", user)
     db.session.commit()
 
@@ -104,8 +106,11 @@ def update_user(user: User, *, display_name: str, phone: str | None, role: str, 
     user.role = role
     user.station = stations[0] if role == Role.WORKER else None
     user.supervised_stations = stations if role == Role.SUPERVISOR else []
-    record_audit(actor, "user_updated", user, before=before,
-                 after={"role": role, "stations": sorted(station.code for station in stations)})
+    after = {"role": role, "stations": sorted(station.code for station in stations)}
+    if after != before:
+        # What the user may see changed: sessions opened under the old rights end.
+        end_admin_sessions(user)
+    record_audit(actor, "user_updated", user, before=before, after=after)
     db.session.commit()
     return user
 
@@ -116,7 +121,14 @@ def _station_codes_of(user: User) -> list[str]:
     return sorted(station.code for station in user.supervised_stations)
 
 
+def end_admin_sessions(user: User) -> None:
+    """End every admin session of the user at once (a captured cookie stops working), within the caller's
+    transaction: the session version in each cookie no longer matches."""
+    user.session_version = (user.session_version or 1) + 1
+
+
 def record_logout(user: User) -> None:
-    """Audit the end of an admin session."""
+    """End the user's admin sessions (all of them, on every device) and audit it."""
+    end_admin_sessions(user)
     record_audit(user, "logout", user)
     db.session.commit()

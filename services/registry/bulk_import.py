@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from models import Beneficiary, BeneficiaryCategory, ServicePoint, Station, User, utcnow
+from models import Beneficiary, BeneficiaryCategory, ServicePoint, Station, User, id_numbers, utcnow
 from models.enums import BeneficiaryStatus
 from services.audit import record_audit
 from services.errors import Conflict
@@ -141,7 +141,7 @@ def _existing_by_id_number(numbers: list[str]) -> dict[str, Beneficiary]:
     found = {}
     for start in range(0, len(numbers), LOOKUP_CHUNK):
         chunk = numbers[start:start + LOOKUP_CHUNK]
-        found.update((person.id_number, person) for person in db.session.scalars(
+        found.update((id_numbers.normalise(person.id_number), person) for person in db.session.scalars(
             select(Beneficiary).where(Beneficiary.id_number.in_(chunk))))
     return found
 
@@ -190,7 +190,10 @@ _NEW_PERSON_DEFAULTS = {"address": "", "phone": None, "home_latitude": None, "ho
 
 def _column_values(values: dict) -> dict:
     """The validated values in table columns: objects become ids; categories live in their own table."""
-    columns = {key: value for key, value in values.items() if key not in ("station", "service_point", "categories")}
+    columns = {key: value for key, value in values.items()
+               if key not in ("station", "service_point", "categories", "id_number")}
+    if "id_number" in values:
+        columns.update(id_numbers.stored_columns(values["id_number"]))
     columns["station_id"] = values["station"].id
     if "service_point" in values:
         columns["service_point_id"] = values["service_point"].id if values["service_point"] else None
@@ -226,8 +229,10 @@ def _upsert(rows: list[_CleanRow], report: ImportReport) -> None:
     db.session.flush()
     ids = {number: person.id for number, person in existing.items()}
     if inserts:
-        returned = db.session.execute(insert(Beneficiary).returning(Beneficiary.id, Beneficiary.id_number), inserts)
-        ids.update((number, person_id) for person_id, number in returned)
+        number_of = {id_numbers.lookup_hmac(number): number for number in categories_of if isinstance(number, str)}
+        returned = db.session.execute(insert(Beneficiary).returning(Beneficiary.id, Beneficiary.id_number_hmac),
+                                      inserts)
+        ids.update((number_of[digest], person_id) for person_id, digest in returned)
     if updates:
         db.session.execute(update(Beneficiary), updates)
     _replace_categories({ids[number]: codes for number, codes in categories_of.items()})

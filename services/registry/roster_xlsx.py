@@ -37,6 +37,15 @@ MAX_ROSTER_ROWS = 200_000
 # A 200,000-row roster unpacks to well under this; a zip bomb declares far more (and zipfile never
 # inflates a member past its declared size, so checking the declarations is enough).
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+# openpyxl keeps every shared string in memory, even in read-only mode: this bounds that memory.
+MAX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+# Spreadsheet XML deflates 5-20 times; a member past this ratio (and this size) is a zip bomb.
+MAX_COMPRESSION_RATIO = 200
+MIN_BOMB_CHECK_BYTES = 1024 * 1024
+# Rows read at all, blank ones included, so a sheet padded to Excel's 1,048,576 rows ends early.
+MAX_SHEET_LINES = MAX_ROSTER_ROWS + 10_000
+# No field of a roster is longer; a 10 MB cell is an attack or a mistake, refused before it is processed.
+MAX_CELL_CHARACTERS = 1000
 STAGED_PREFIX = "imports/roster/"
 STAGED_LIFETIME = timedelta(days=1)
 
@@ -135,10 +144,27 @@ def _numeric_id_problem(line: int, label: str, value) -> RowProblem:
                       "请把该列设为“文本”后重新录入")
 
 
+def _unsafe_cell_problem(line: int, row: tuple) -> RowProblem | None:
+    """A formula or an over-long cell: refused, not evaluated or truncated."""
+    for value in row:
+        if isinstance(value, str) and value.startswith("="):
+            return RowProblem(line, "", "formula", "含有公式，请复制后“选择性粘贴为数值”再导入")
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
+            return RowProblem(line, "", "cell_too_long", f"单元格内容超过 {MAX_CELL_CHARACTERS} 个字符")
+    return None
+
+
 def _sheet_rows(rows: Iterator[tuple], header: RosterHeader, problems: list[RowProblem]) -> list[_SheetRow]:
     columns = header.columns
     result = []
     for line, row in enumerate(rows, start=header.row + 1):
+        if line > MAX_SHEET_LINES:
+            problems.append(RowProblem(line, "", "too_many_rows", f"一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件"))
+            break
+        unsafe = _unsafe_cell_problem(line, row)
+        if unsafe is not None:
+            problems.append(unsafe)
+            continue
         if not any(_text(value) for value in row):
             continue
         if len(result) >= MAX_ROSTER_ROWS:
@@ -207,14 +233,20 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
     """
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            return [], [RowProblem(1, "", "too_large", "工作簿解压后过大，请拆分文件")], {}
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            refusal = _container_problem(archive.infolist())
+        if refusal is not None:
+            return [], [refusal], {}
+        # Formulas are read as their text ("=..."), to be refused: a cached result may not be what the
+        # formula says, and a formula passed on to an export runs in the next reader's Excel.
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=False, keep_links=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         return [], [RowProblem(1, "", "xlsx_format", "文件不是有效的 Excel（.xlsx）工作簿")], {}
     try:
         for sheet in workbook.worksheets:
+            declared_rows = sheet.max_row or 0
+            if declared_rows > MAX_SHEET_LINES:
+                message = f"工作表有 {declared_rows} 行，一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件"
+                return [], [RowProblem(1, "", "too_many_rows", message)], {}
             rows = sheet.iter_rows(values_only=True)
             top = [row for _, row in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
             header = find_header(top)
@@ -233,6 +265,23 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
         workbook.close()
     expected = "、".join(FIELD_LABELS[field] for field in ("name", "id_number", "categories", "station"))
     return [], [RowProblem(1, "", "header", f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（应含 {expected} 等列）")], {}
+
+
+def _container_problem(members: list[zipfile.ZipInfo]) -> RowProblem | None:
+    """Refuse, before anything is inflated, a workbook that unpacks to too much, a zip bomb, shared strings
+    too large to hold, or links to other files (external workbooks, which Excel would fetch)."""
+    if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+        return RowProblem(1, "", "too_large", "工作簿解压后过大，请拆分文件")
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > MIN_BOMB_CHECK_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            return RowProblem(1, "", "zip_bomb", "工作簿的压缩比异常（疑似“压缩炸弹”），已拒绝")
+        if member.filename.lower().endswith("sharedstrings.xml") and member.file_size > MAX_SHARED_STRINGS_BYTES:
+            return RowProblem(1, "", "too_large", "工作簿中的文字过多，请拆分文件")
+        if member.filename.lower().startswith("xl/externallinks/"):
+            return RowProblem(1, "", "external_link",
+                              "工作簿引用了外部文件（外部链接），请断开链接、只保留数值后再导入")
+    return None
 
 
 # The core's column each of the reader's own findings is about: where both speak of one cell, the reader's

@@ -19,8 +19,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
-from models import Beneficiary, BeneficiaryCategory, ServicePoint, Station, User, Visit, VisitWarning
-from models.beneficiary import mask_id_number
+from models import Beneficiary, BeneficiaryCategory, ServicePoint, Station, User, Visit, VisitWarning, id_numbers
 from models.enums import (
     BENEFICIARY_CATEGORIES,
     BENEFICIARY_STATUSES,
@@ -200,7 +199,8 @@ def beneficiary_export_statement(user: User, filters: BeneficiaryExportFilters |
     """The people of the user's stations under the filters, by id, with their station and village."""
     filters = filters or BeneficiaryExportFilters()
     statement = (
-        select(Beneficiary.id, Beneficiary.name, Beneficiary.id_number, Beneficiary.gender, Beneficiary.birth_date,
+        select(Beneficiary.id, Beneficiary.name, Beneficiary.id_number_sealed, Beneficiary.id_number_masked,
+               Beneficiary.gender, Beneficiary.birth_date,
                Station.name, Station.code, ServicePoint.name, Beneficiary.address, Beneficiary.phone,
                Beneficiary.home_longitude, Beneficiary.home_latitude, Beneficiary.risk_tier, Beneficiary.status)
         .join_from(Beneficiary, Station, Beneficiary.station_id == Station.id)
@@ -236,11 +236,12 @@ def _beneficiary_rows(statement: Select, full_id_numbers: bool) -> Iterator[Expo
     for batch in result.partitions():
         categories = _categories_of([row[0] for row in batch])
         for row in batch:
-            (person_id, name, id_number, gender, birth_date, station_name, station_code, point_name, address, phone,
-             longitude, latitude, risk_tier, status) = row
+            (person_id, name, id_number_sealed, id_number_masked, gender, birth_date, station_name, station_code,
+             point_name, address, phone, longitude, latitude, risk_tier, status) = row
             point = (longitude, latitude) if latitude is not None and longitude is not None else None
             yield ExportRow(values=[
-                name, id_number if full_id_numbers else mask_id_number(id_number), _label(GENDERS, gender),
+                name, id_numbers.unseal(id_number_sealed) if full_id_numbers else id_number_masked,
+                _label(GENDERS, gender),
                 birth_date, _labels(BENEFICIARY_CATEGORIES, categories.get(person_id)), station_name, station_code,
                 point_name or "", address or "", phone or "", longitude, latitude, _label(RISK_TIERS, risk_tier),
                 _label(BENEFICIARY_STATUSES, status),

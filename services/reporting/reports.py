@@ -142,6 +142,9 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     if in_scope is not None:
         stations = stations.where(Station.id.in_(in_scope))
     station_info = db.session.execute(stations.order_by(county.code, Station.code)).all()
+    if region_code and in_scope is not None and not station_info:
+        # Zeros under another station's name would still tell what exists outside the user's scope.
+        raise NotFound("行政区划不存在", code="region_not_found")
     station_ids = [row[0] for row in station_info]
 
     started_from, started_before = local_midnight(start), local_midnight(end + timedelta(days=1))

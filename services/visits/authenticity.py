@@ -1,17 +1,23 @@
 """Authenticity warnings: the signs of a faked check-in that a supervisor looks at first.
 
 Each warning carries a code (models.enums.WARNING_CODES), its severity, a Chinese message for the
-reviewer and its evidence: the numbers that fired it, the threshold, and API paths to anything it
-points at. Warnings are computed at submission and at resubmission and stored on the visit, with a
-count and the highest severity denormalised for the review queue.
+reviewer and its evidence: data only (the numbers that fired it, the threshold, ids and times of what
+it points at), bounded in size whatever the history. Warnings are computed at submission and at
+resubmission and stored on the visit, with a count and the highest severity denormalised for the
+review queue.
+
+A warning helps the review; it is never worth losing the check-in over. A check that fails is logged
+and skipped, and warnings the database refuses are logged and dropped, the visit is kept.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, literal, or_, select, union_all
+from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
 from models import Photo, Visit, VisitWarning
@@ -39,20 +45,16 @@ END_AFTER_RECEIPT_TOLERANCE = timedelta(minutes=1)
 MIN_TRAVEL_GAP = timedelta(minutes=1)
 # Bounds the work of the near-duplicate check when a band value is very common (e.g. blank images).
 MAX_REUSE_CANDIDATES = 200
-MAX_MESSAGE_LENGTH = 255  # VisitWarning.message
+# A common picture (a blank wall) can match thousands of visits: evidence lists the most recent few
+# and counts the rest, so a warning stays the same size however often the picture was used.
+MAX_LISTED_MATCHES = 10
+# visit_warnings.message is varchar(255); messages are built short, this is the last guard.
+MAX_MESSAGE_LENGTH = 255
 # Bounds of the search for cropped copies: photos looked at (by hash), and pictures compared (~50 ms each).
 MAX_SCOPED_CANDIDATES = 3000
 MAX_VERIFIED_CANDIDATES = 6
 
-
-def visit_api_path(visit_id: int) -> str:
-    """The API path of a visit, used as a link in evidence."""
-    return f"/api/v1/visits/{visit_id}"
-
-
-def photo_api_path(photo_id: int) -> str:
-    """The API path of a photo, used as a link in evidence."""
-    return f"/api/v1/photos/{photo_id}"
+logger = logging.getLogger(__name__)
 
 
 def compute_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
@@ -64,24 +66,35 @@ def compute_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
     """
     received_at = received_at or visit.received_at
     checks = (
-        _far_from_home(visit, config),
-        _poor_accuracy(visit, config),
-        _photo_far(visit, photos, config),
-        _photo_old(visit, photos, config, received_at),
-        _photo_reused(visit, photos, config),
-        _fast_travel(visit, config),
-        _too_short(visit, config),
-        _clock_skew(visit, config, received_at),
-        _mock_location(visit),
+        lambda: _far_from_home(visit, config),
+        lambda: _poor_accuracy(visit, config),
+        lambda: _photo_far(visit, photos, config),
+        lambda: _photo_old(visit, photos, config, received_at),
+        lambda: _photo_reused(visit, photos, config),
+        lambda: _fast_travel(visit, config),
+        lambda: _too_short(visit, config),
+        lambda: _clock_skew(visit, config, received_at),
+        lambda: _mock_location(visit),
     )
-    warnings = [warning for warning in checks if warning is not None]
+    warnings = []
+    for check in checks:
+        try:
+            warning = check()
+        except Exception:  # a broken check must not cost the worker their check-in
+            logger.exception("authenticity check failed on visit %s; skipped", visit.id)
+            continue
+        if warning is not None:
+            warnings.append(warning)
     # The stored message is the Chinese sentence of the evidence (services.visits.evidence), graded by how
     # far past its threshold the evidence is, so a 10,000 km jump never looks like a 301 m one.
     context = EvidenceContext(language="zh", timezone=config.get("TIMEZONE", "Asia/Shanghai"),
                               photo_numbers=photo_numbers_of(photos))
     for warning in warnings:
-        warning.severity = grade_warning(warning.code, warning.evidence)
-        warning.message = evidence_sentence(warning.code, warning.evidence, context)[:MAX_MESSAGE_LENGTH]
+        try:
+            warning.severity = grade_warning(warning.code, warning.evidence)
+            warning.message = evidence_sentence(warning.code, warning.evidence, context)[:MAX_MESSAGE_LENGTH]
+        except Exception:  # the check's own short message stays: wording must not cost a check-in either
+            logger.exception("could not word the %s warning of visit %s", warning.code, visit.id)
     return warnings
 
 
@@ -136,15 +149,33 @@ def grade_warning(code: str, evidence: Mapping) -> int:
 
 def apply_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
                    *, received_at: datetime | None = None) -> list[VisitWarning]:
-    """Replace the visit's warnings with freshly computed ones and update its queue summary."""
+    """Replace the visit's warnings with freshly computed ones, update its queue summary, and flush.
+
+    The visit must already be flushed. The warnings are written in a savepoint: if the database
+    refuses them, the failure is logged and the visit is kept without them.
+    """
     warnings = compute_warnings(visit, photos, config, received_at=received_at)
-    visit.warnings = warnings
-    visit.warning_count = len(warnings)
-    visit.warning_severity = max((warning.severity for warning in warnings), default=0)
+    try:
+        with db.session.begin_nested():
+            _set_warnings(visit, warnings)
+    except SQLAlchemyError:
+        logger.exception("could not store the warnings of visit %s; kept without them", visit.id)
+        # The savepoint's rollback expired the visit; what it held before is reloaded, minus the warnings.
+        warnings = []
+        with db.session.begin_nested():
+            _set_warnings(visit, warnings)
     return warnings
 
 
+def _set_warnings(visit: Visit, warnings: list[VisitWarning]) -> None:
+    visit.warnings = warnings
+    visit.warning_count = len(warnings)
+    visit.warning_severity = max((warning.severity for warning in warnings), default=0)
+
+
 def _warning(code: str, message: str, evidence: dict) -> VisitWarning:
+    if len(message) > MAX_MESSAGE_LENGTH:
+        message = message[:MAX_MESSAGE_LENGTH - 1] + "…"
     return VisitWarning(code=code, severity=WARNING_CODES[code]["severity"], message=message, evidence=evidence)
 
 
@@ -192,7 +223,7 @@ def _photo_far(visit: Visit, photos: Sequence[Photo], config: Mapping) -> VisitW
         # EXIF GPS is WGS-84, as is visit.latitude/longitude: the comparison is like for like.
         distance = distance_m(visit.latitude, visit.longitude, photo.gps_latitude, photo.gps_longitude)
         if distance > threshold:
-            far.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "distance_m": round(distance),
+            far.append({"photo_id": photo.id, "distance_m": round(distance),
                         "gps": {"lat": photo.gps_latitude, "lon": photo.gps_longitude}})
     if not far:
         return None
@@ -211,12 +242,12 @@ def _photo_old(visit: Visit, photos: Sequence[Photo], config: Mapping,
             continue
         if photo.taken_at < earliest:
             hours = (visit.started_at - photo.taken_at).total_seconds() / 3600
-            out_of_window.append({"photo_id": photo.id, "api": photo_api_path(photo.id),
+            out_of_window.append({"photo_id": photo.id,
                                   "taken_at": photo.taken_at.isoformat(), "hours_before_start": round(hours, 1),
                                   "taken_at_has_offset": photo.taken_at_has_offset})
         elif photo.taken_at > received_at:
             hours = (photo.taken_at - received_at).total_seconds() / 3600
-            out_of_window.append({"photo_id": photo.id, "api": photo_api_path(photo.id),
+            out_of_window.append({"photo_id": photo.id,
                                   "taken_at": photo.taken_at.isoformat(), "hours_after_receipt": round(hours, 1),
                                   "taken_at_has_offset": photo.taken_at_has_offset})
     if not out_of_window:
@@ -229,7 +260,11 @@ def _photo_old(visit: Visit, photos: Sequence[Photo], config: Mapping,
 
 
 def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> VisitWarning | None:
-    """Same bytes or a near-identical image in another visit, anyone's, found through indexed columns only."""
+    """Same bytes or a near-identical image in another visit, anyone's, found through indexed columns only.
+
+    Evidence lists the most recent matches (MAX_LISTED_MATCHES) with ids and times and counts the
+    other visits; the count is a lower bound when the candidates were cut at MAX_REUSE_CANDIDATES.
+    """
     if not photos:
         return None
     max_distance = config["WARN_PHASH_DISTANCE"]
@@ -241,10 +276,13 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
         values = {getattr(photo, f"phash_band{band}") for photo in hashed} - {None}
         if values:
             conditions.append(column.in_(values))
+    # Newest first, so the matches listed are the most recent ones.
     banded = (
-        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, literal("banded").label("found"))
-        .where(Photo.visit_id.is_not(None), Photo.visit_id != visit.id, or_(*conditions))
-        .order_by(Photo.id)
+        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, Visit.started_at,
+               literal("banded").label("found"))
+        .join(Visit, Visit.id == Photo.visit_id)
+        .where(Photo.visit_id != visit.id, or_(*conditions))
+        .order_by(Photo.id.desc())
         .limit(MAX_REUSE_CANDIDATES)
     )
     # One statement for both stages: the check-in path counts its statements.
@@ -254,8 +292,8 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
     candidates = [row for row in rows if row.found == "banded"]
     scoped = [row for row in rows if row.found == "scoped"]
     matches = []
-    for photo in photos:
-        for candidate in candidates:
+    for candidate in candidates:
+        for photo in photos:
             if candidate.sha256 == photo.sha256:
                 match, distance = "sha256", 0
             elif photo.phash and candidate.phash:
@@ -265,17 +303,24 @@ def _photo_reused(visit: Visit, photos: Sequence[Photo], config: Mapping) -> Vis
                 match = "phash"
             else:
                 continue
-            matches.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "match": match,
-                            "phash_distance": distance, "other_photo_id": candidate.id,
-                            "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
-                            "other_visit_api": visit_api_path(candidate.visit_id)})
+            matches.append({"photo_id": photo.id, "match": match, "phash_distance": distance,
+                            "other_photo_id": candidate.id, "other_visit_id": candidate.visit_id,
+                            "other_started_at": candidate.started_at.isoformat()})
     matches += _cropped_copies(photos, scoped, already={(m["photo_id"], m["other_photo_id"]) for m in matches})
     if not matches:
         return None
-    other_visits = sorted({match["other_visit_id"] for match in matches})
-    listed = "、".join(f"#{visit_id}" for visit_id in other_visits)
-    return _warning("photo_reused", f"照片与其他走访记录（{listed}）中的照片相同或几乎相同",
-                    {"max_phash_distance": max_distance, "other_visit_ids": other_visits, "matches": matches})
+    other_visits = list(dict.fromkeys(match["other_visit_id"] for match in matches))
+    count_is_lower_bound = len(candidates) == MAX_REUSE_CANDIDATES
+    listed = other_visits[:MAX_LISTED_MATCHES]
+    shown = "、".join(f"#{visit_id}" for visit_id in listed[:3]) + ("等" if len(other_visits) > 3 else "")
+    count = f"{'至少 ' if count_is_lower_bound else ''}{len(other_visits)}"
+    return _warning("photo_reused", f"照片与其他 {count} 条走访记录（{shown}）中的照片相同或几乎相同", {
+        "max_phash_distance": max_distance,
+        "other_visit_count": len(other_visits),
+        "count_is_lower_bound": count_is_lower_bound,
+        "other_visit_ids": listed,
+        "matches": matches[:MAX_LISTED_MATCHES],
+    })
 
 
 def _scoped_candidates(visit: Visit, config: Mapping):
@@ -285,7 +330,8 @@ def _scoped_candidates(visit: Visit, config: Mapping):
     scope = or_(and_(Visit.station_id == visit.station_id, Visit.received_at >= since),
                 Visit.beneficiary_id == visit.beneficiary_id if visit.beneficiary_id is not None else false())
     return (
-        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, literal("scoped").label("found"))
+        select(Photo.id, Photo.visit_id, Photo.sha256, Photo.phash, Photo.thumb_key, Visit.started_at,
+               literal("scoped").label("found"))
         .join(Visit, Visit.id == Photo.visit_id)
         .where(Visit.id != visit.id, Photo.phash.is_not(None), scope)
         .order_by(Photo.id.desc())
@@ -324,10 +370,9 @@ def _cropped_copies(photos: Sequence[Photo], candidates, *, already: set) -> lis
         mine, theirs = thumb(photo.thumb_key), thumb(candidate.thumb_key)
         if mine is None or theirs is None or not same_picture(mine, theirs):
             continue
-        found.append({"photo_id": photo.id, "api": photo_api_path(photo.id), "match": "cropped",
-                      "phash_distance": distance, "other_photo_id": candidate.id,
-                      "other_photo_api": photo_api_path(candidate.id), "other_visit_id": candidate.visit_id,
-                      "other_visit_api": visit_api_path(candidate.visit_id)})
+        found.append({"photo_id": photo.id, "match": "cropped", "phash_distance": distance,
+                      "other_photo_id": candidate.id, "other_visit_id": candidate.visit_id,
+                      "other_started_at": candidate.started_at.isoformat()})
     return found
 
 
@@ -356,7 +401,7 @@ def _fast_travel(visit: Visit, config: Mapping) -> VisitWarning | None:
                         "threshold_kmh": threshold,
                         "distance_m": round(distance),
                         "gap_minutes": round(gap.total_seconds() / 60, 1),
-                        "previous_visit": {"id": previous.id, "api": visit_api_path(previous.id),
+                        "previous_visit": {"id": previous.id,
                                            "ended_at": previous.ended_at.isoformat(),
                                            "lat": previous.latitude, "lon": previous.longitude},
                         "checkin": _checkin(visit),

@@ -224,6 +224,8 @@ def _check_text_and_counts(sent: VisitInput, errors: FieldErrors, config: Mappin
             errors.add(f"findings.{area}.note", f"不能超过 {MAX_FINDING_NOTE_LENGTH} 字")
     if sent.people_count < 1:
         errors.add("people_count", "至少为 1")
+    elif sent.people_count > config["MAX_PEOPLE_COUNT"]:
+        errors.add("people_count", f"不能超过 {config['MAX_PEOPLE_COUNT']}")
 
 
 @dataclass(frozen=True)

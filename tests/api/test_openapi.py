@@ -120,7 +120,8 @@ def test_the_document_is_public_and_built_once_per_app(app, client):
 @pytest.mark.parametrize(
     ("flask_path", "openapi_form", "schema"),
     [
-        ("/api/v1/visits/<int:visit_id>", "/api/v1/visits/{visit_id}", {"type": "integer", "minimum": 0}),
+        ("/api/v1/visits/<int:visit_id>", "/api/v1/visits/{visit_id}",
+         {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
         ("/api/v1/things/<name>", "/api/v1/things/{name}", {"type": "string"}),
         ("/api/v1/files/<path:key>/raw", "/api/v1/files/{key}/raw", {"type": "string"}),
         ("/api/v1/ids/<uuid:client_id>", "/api/v1/ids/{client_id}", {"type": "string", "format": "uuid"}),

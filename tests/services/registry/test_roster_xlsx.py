@@ -1,7 +1,9 @@
 """Reading the bureau's XLSX roster: header variants, station names, numeric ID numbers, all-or-nothing imports."""
 
+import base64
 import io
 import os
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -278,3 +280,67 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused_unread(station, monkeypa
 
     assert [problem.code for problem in import_roster(raw).errors] == ["too_large"]
     assert people_count() == 0
+
+
+# --- the attack surface of an uploaded workbook (a zip of XML): refused with a clear message, nothing written ---
+
+def _rewritten(raw: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with some members replaced or added, as a hostile file would be assembled."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member.filename, (replace or {}).get(member.filename, source.read(member.filename)))
+        for name, data in (add or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def _refused_with(raw: bytes) -> list[str]:
+    report = import_roster(raw)
+    assert not report.ok and people_count() == 0
+    return [problem.code for problem in report.errors]
+
+
+def _roster(*extra_rows) -> bytes:
+    return roster_xlsx_bytes([STANDARD_HEADER[:4], ["张三", ZHANG, "低保", "金塘镇"], *extra_rows])
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(station):
+    bomb = b"<x/>" + b" " * (40 * 1024 * 1024)
+    raw = _rewritten(_roster(), add={"xl/media/padding.xml": bomb})
+    assert len(raw) < 1024 * 1024
+    assert _refused_with(raw) == ["zip_bomb"]
+
+
+def test_a_sheet_of_1048576_rows_is_refused_without_reading_it(station):
+    raw = _roster()
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    padded = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:D1048576"/>', sheet)
+    assert padded != sheet
+    assert _refused_with(_rewritten(raw, replace={"xl/worksheets/sheet1.xml": padded})) == ["too_many_rows"]
+
+
+def test_rows_past_the_limit_are_not_read_even_when_blank(station, monkeypatch):
+    monkeypatch.setattr(roster_xlsx, "MAX_SHEET_LINES", 50)
+    raw = roster_xlsx_bytes([STANDARD_HEADER[:4], ["张三", ZHANG, "低保", "金塘镇"], *([[None, None, None, " "]] * 80)])
+    assert "too_many_rows" in _refused_with(raw)
+
+
+def test_formulas_are_refused(station):
+    assert _refused_with(_roster(["=HYPERLINK(\"http://example.invalid\",\"x\")", LI, "低保", "金塘镇"])) == ["formula"]
+    assert _refused_with(roster_xlsx_bytes([STANDARD_HEADER[:4], ["李四", "=1+1", "低保", "金塘镇"]])) == ["formula"]
+
+
+def test_a_10_mb_cell_is_refused(station):
+    huge = base64.b64encode(os.urandom(7_500_000)).decode()
+    assert len(huge) >= 10_000_000
+    assert _refused_with(_roster(["李四", LI, "低保", "金塘镇", huge])) == ["cell_too_long"]
+
+
+def test_external_links_are_refused(station):
+    link = (b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<externalBook r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>'
+            b'</externalLink>')
+    raw = _rewritten(_roster(), add={"xl/externalLinks/externalLink1.xml": link})
+    assert _refused_with(raw) == ["external_link"]

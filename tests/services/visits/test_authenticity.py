@@ -1,12 +1,15 @@
 """services.authenticity: each warning fires above its threshold and not below, with its evidence."""
 
+import json
 from datetime import timedelta
 
 import pytest
 
-from models import utcnow
+from extensions import db
+from models import Visit, VisitWarning, utcnow
 from services.photos.pipeline import phash_distance
-from services.visits.authenticity import compute_warnings
+from services.visits import authenticity
+from services.visits.authenticity import MAX_LISTED_MATCHES, compute_warnings
 from services.visits.inputs import LocationInput
 from tests.factories import make_beneficiary, make_photo, make_visit, make_worker
 
@@ -83,7 +86,6 @@ def test_photo_far_compares_exif_gps_with_the_checkin(worker, home, metres, fire
         evidence = warning_of(visit, "photo_far").evidence
         assert [item["photo_id"] for item in evidence["photos"]] == [photo.id]
         assert evidence["photos"][0]["distance_m"] == 400
-        assert evidence["photos"][0]["api"] == f"/api/v1/photos/{photo.id}"
 
 
 def test_photo_far_uses_the_wgs84_value_of_a_gcj02_checkin(worker):
@@ -125,7 +127,8 @@ def test_photo_reused_by_sha256_across_workers(worker, home):
     assert warning.evidence["other_visit_ids"] == [first.id]
     match = warning.evidence["matches"][0]
     assert (match["photo_id"], match["other_photo_id"], match["match"]) == (same_bytes.id, original.id, "sha256")
-    assert match["other_visit_api"] == f"/api/v1/visits/{first.id}"
+    assert match["other_started_at"] == first.started_at.isoformat()
+    assert warning.evidence["other_visit_count"] == 1 and f"#{first.id}" in warning.message
     assert warning.severity == 3 and visit.warning_severity == 3
 
 
@@ -276,3 +279,57 @@ def test_an_honest_photo_of_the_same_doorway_a_month_later_is_not_warned(worker,
     later = _stored(worker, after, 85)
     assert 3 < phash_distance(earlier.phash, later.phash) <= 16  # close enough to be looked at, then cleared
     assert "photo_reused" not in codes(make_visit(worker, home, photo_ids=[later.id]))
+
+
+def test_a_picture_reused_100_times_stores_every_check_in_each_warned(worker, home):
+    """A common picture (a blank wall) must not block check-ins once it has many matches."""
+    sha256, phash = "ab" * 32, "8f3c0a5566e1d2b4"
+    workers = [worker] + [make_worker(worker.station) for _ in range(99)]
+    visits = [make_visit(each, home, photo_ids=[make_photo(each, sha256=sha256, phash=phash).id])
+              for each in workers]
+    assert len({visit.id for visit in visits}) == 100
+    assert all("photo_reused" in codes(visit) for visit in visits[1:])
+    last = warning_of(visits[-1], "photo_reused")
+    assert len(last.message) <= 255
+    assert last.evidence["other_visit_count"] == 99
+    assert len(last.evidence["matches"]) <= MAX_LISTED_MATCHES
+    # The most recent matches first, each with its ids and time.
+    newest = last.evidence["matches"][0]
+    assert newest["other_visit_id"] == visits[-2].id
+    assert newest["other_started_at"] == visits[-2].started_at.isoformat()
+
+
+def test_stored_evidence_holds_data_not_api_urls(worker, home):
+    first = make_visit(worker, home)
+    colleague = make_worker(worker.station)
+    photo = make_photo(colleague, sha256=first.photos[0].sha256, phash=first.photos[0].phash,
+                       gps_latitude=home.home_latitude + 400 * DEGREE_PER_METRE, gps_longitude=home.home_longitude,
+                       taken_at=utcnow() - timedelta(days=3))
+    started = utcnow() - timedelta(hours=1)
+    far_person = make_beneficiary(worker.station, home_latitude=home.home_latitude + 100_000 * DEGREE_PER_METRE,
+                                  home_longitude=home.home_longitude)
+    make_visit(colleague, far_person, started_at=started - timedelta(minutes=40))
+    visit = make_visit(colleague, home, photo_ids=[photo.id], started_at=started)
+    assert {"photo_reused", "photo_far", "photo_old", "fast_travel"} <= set(codes(visit))
+    assert "/api/" not in json.dumps([warning.evidence for warning in visit.warnings])
+
+
+def test_a_failing_check_is_logged_and_the_check_in_is_kept(worker, home, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("check exploded")
+
+    monkeypatch.setattr(authenticity, "_far_from_home", broken)
+    visit = make_visit(worker, home, location=location_north_of_home(home, 0, accuracy=500.0))
+    assert visit.id is not None and codes(visit) == ["poor_accuracy"]
+    assert "check exploded" in caplog.text
+
+
+def test_a_warning_that_cannot_be_stored_does_not_lose_the_check_in(worker, home, monkeypatch, caplog):
+    # A warning the database refuses (here: no code, NOT NULL) stands for any storage failure.
+    monkeypatch.setattr(authenticity, "_mock_location",
+                        lambda visit: VisitWarning(code=None, severity=1, message="x", evidence={}))
+    visit = make_visit(worker, home)
+    db.session.expire_all()
+    stored = db.session.get(Visit, visit.id)
+    assert stored is not None and stored.status == "submitted" and stored.warnings == []
+    assert "could not store the warnings" in caplog.text
