@@ -151,13 +151,22 @@ def apply_warnings(visit: Visit, photos: Sequence[Photo], config: Mapping,
                    *, received_at: datetime | None = None) -> list[VisitWarning]:
     """Replace the visit's warnings with freshly computed ones, update its queue summary, and flush.
 
-    The visit must already be flushed. The warnings are written in a savepoint: if the database
-    refuses them, the failure is logged and the visit is kept without them.
+    The visit is flushed first; its warnings are written in a savepoint: if the database refuses them,
+    the failure is logged and the visit is kept without them.
     """
     warnings = compute_warnings(visit, photos, config, received_at=received_at)
+    if not warnings:
+        # Nothing to insert, nothing the database could refuse: no savepoint (two statements a check-in).
+        _set_warnings(visit, warnings)
+        return warnings
+    # The visit goes first, its queue summary already set (no UPDATE after): a refused warning must not
+    # take the check-in along with it.
+    visit.warning_count = len(warnings)
+    visit.warning_severity = max(warning.severity for warning in warnings)
+    db.session.flush()
     try:
         with db.session.begin_nested():
-            _set_warnings(visit, warnings)
+            visit.warnings = warnings
     except SQLAlchemyError:
         logger.exception("could not store the warnings of visit %s; kept without them", visit.id)
         # The savepoint's rollback expired the visit; what it held before is reloaded, minus the warnings.

@@ -508,5 +508,7 @@ def test_warnings_cost_one_insert_however_many(client, worker, home, headers, co
     # Their rows in one INSERT (SQLite: one each, as SQLAlchemy cannot batch an INSERT there whose generated
     # ids it must match back to the rows); the queue's summary of them is written with the visit.
     warning_inserts = 1 if is_postgres else answer["warning_count"]
-    assert counter.count <= 5 + warning_inserts, counter.statements
+    # Plus SAVEPOINT and RELEASE: warnings are stored in a savepoint so that a refused one never costs the
+    # worker the check-in (issue 10); a check-in without warnings opens none.
+    assert counter.count <= 5 + warning_inserts + 2, counter.statements
     assert client.get(f"/api/v1/visits/{answer['id']}", headers=headers).get_json() == answer

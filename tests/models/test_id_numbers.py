@@ -11,7 +11,7 @@ from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 from models import Beneficiary, id_numbers
 from services.errors import Invalid
-from services.registry.people import save_beneficiary
+from services.registry.people import BeneficiaryChanges, save_beneficiary
 from tests.factories import make_beneficiary, valid_id_number
 
 
@@ -37,8 +37,8 @@ def test_exact_lookup_and_uniqueness_go_through_the_keyed_hmac(app):
     assert db.session.scalar(select(Beneficiary).where(Beneficiary.id_number == number.lower())) == person
     assert db.session.scalars(select(Beneficiary).where(Beneficiary.id_number.in_([number]))).all() == [person]
     with pytest.raises(Invalid):
-        save_beneficiary(None, {"name": "重复", "id_number": number, "categories": ["dibao"],
-                                "station": person.station}, None)
+        save_beneficiary(None, BeneficiaryChanges(name="重复", id_number=number, categories=("dibao",),
+                                                  station=person.station), None)
     assert raw_row(person.id)["id_number_hmac"] != id_numbers.lookup_hmac(number, os.urandom(32))
 
 
