@@ -18,10 +18,9 @@ from services.permissions import ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
     MAX_VILLAGE_LENGTH,
-    birth_date_from_id_number,
     bounded_text,
     clean_text,
-    gender_from_id_number,
+    fill_from_id_number,
     name_initials,
     parse_categories,
     parse_date,
@@ -103,11 +102,9 @@ class _RowValidator:
                 self.first_line_of[number] = line
             values["id_number"] = number
         values["categories"] = checker.run("categories", parse_categories, row.get("categories"))
-        gender = checker.run("gender", parse_gender, row.get("gender"))
-        birth_date = checker.run("birth_date", parse_date, row.get("birth_date"))
-        if number:
-            values["gender"] = gender or gender_from_id_number(number)
-            values["birth_date"] = birth_date or birth_date_from_id_number(number)
+        values["gender"] = checker.run("gender", parse_gender, row.get("gender"))
+        values["birth_date"] = checker.run("birth_date", parse_date, row.get("birth_date"))
+        fill_from_id_number(values, number)
         station_code = clean_text(row.get("station_code"))
         station = self.stations_by_code.get(station_code)
         if station is None:

@@ -115,6 +115,21 @@ def gender_from_id_number(number: str) -> str:
     return "male" if int(number[16]) % 2 else "female"
 
 
+
+def fill_from_id_number(values: dict, id_number: str | None) -> None:
+    """Take a gender or birth date given blank (None in values) from the ID number, which carries both.
+
+    One rule for the admin's form and every import: a person is never stored without them when the ID
+    number says them.
+    """
+    if not id_number:
+        return
+    if "gender" in values and values["gender"] is None:
+        values["gender"] = gender_from_id_number(id_number)
+    if "birth_date" in values and values["birth_date"] is None:
+        values["birth_date"] = birth_date_from_id_number(id_number)
+
+
 def parse_gender(value) -> str | None:
     """male/female from 男/女, male/female or m/f; None when blank."""
     text = clean_text(value).lower()

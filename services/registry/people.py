@@ -18,10 +18,9 @@ from services.errors import Invalid, NotFound
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_reveal_id_number, ensure_can_edit_registry
 from services.registry.fields import (
     MAX_ADDRESS_LENGTH,
-    birth_date_from_id_number,
     bounded_text,
     clean_text,
-    gender_from_id_number,
+    fill_from_id_number,
     name_initials,
     parse_categories,
     parse_date,
@@ -95,11 +94,7 @@ def save_beneficiary(beneficiary: Beneficiary | None, changes: BeneficiaryChange
     for key, parse in (("gender", parse_gender), ("birth_date", parse_date)):
         if creating or key in data:
             values[key] = checker.run(key, parse, data.get(key))
-    if id_number:
-        if "gender" in values and values["gender"] is None:
-            values["gender"] = gender_from_id_number(id_number)
-        if "birth_date" in values and values["birth_date"] is None:
-            values["birth_date"] = birth_date_from_id_number(id_number)
+    fill_from_id_number(values, id_number)
     if "home_latitude" in data or "home_longitude" in data:
         current = (beneficiary.home_latitude, beneficiary.home_longitude) if beneficiary else (None, None)
         location = checker.run("home_latitude", parse_home_location, data.get("home_latitude", current[0]),
