@@ -225,16 +225,19 @@ def _upsert(rows: list[_CleanRow], report: ImportReport) -> None:
             categories_of[person.id_number] = values["categories"]
     db.session.flush()
     ids = {number: person.id for number, person in existing.items()}
+    inserted_ids = []
     if inserts:
         number_of = {id_numbers.lookup_hmac(number): number for number in categories_of if isinstance(number, str)}
         returned = db.session.execute(insert(Beneficiary).returning(Beneficiary.id, Beneficiary.id_number_hmac),
                                       inserts)
-        ids.update((number_of[digest], person_id) for person_id, digest in returned)
+        for person_id, digest in returned:
+            ids[number_of[digest]] = person_id
+            inserted_ids.append(person_id)
     if updates:
         db.session.execute(update(Beneficiary), updates)
     _replace_categories({ids[number]: codes for number, codes in categories_of.items()})
     # Set-based writes pass the flush listeners by: new people and changed ones get their schedule state here.
-    refresh_schedule_state([*(ids[row["id_number"]] for row in inserts), *(row["id"] for row in updates)])
+    refresh_schedule_state([*inserted_ids, *(row["id"] for row in updates)])
     # The rows changed under the session's feet: loaded people must be read again.
     db.session.expire_all()
 
