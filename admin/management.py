@@ -417,6 +417,9 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
                     joins, count_joins)
         return super()._apply_search(query, count_query, joins, count_joins, search)
 
+    def search_placeholder(self):
+        return gettext("Name, pinyin initials, ID number or its last 4–6 characters")
+
     @expose("/details/")
     def details_view(self):
         """The person's page: their fields, schedule and visit history (services.registry.profile), latest first.

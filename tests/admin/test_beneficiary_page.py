@@ -7,7 +7,14 @@ import pytest
 
 from models import utcnow
 from services.registry.profile import HISTORY_PAGE_SIZE
-from tests.factories import make_admin, make_beneficiary, make_reviewable_visit, make_station, make_supervisor, make_worker
+from tests.factories import (
+    make_admin,
+    make_beneficiary,
+    make_reviewable_visit,
+    make_station,
+    make_supervisor,
+    make_worker,
+)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ def test_the_last_four_five_or_six_characters_find_a_person(app, client, login_a
     assert "王尾号" in table and "张尾号" not in table
     # Any other term is still a name search.
     assert "李其他" in _names_listed(client, "其他")
+    assert "身份证号或其后 4–6 位" in client.get("/admin/beneficiaries/").get_data(as_text=True)
 
 
 def test_a_supervisor_finds_by_tail_only_in_their_stations(app, client, login_as):

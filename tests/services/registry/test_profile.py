@@ -8,7 +8,14 @@ from models import utcnow
 from services.errors import Invalid, NotFound
 from services.registry.profile import beneficiary_profile
 from services.reporting.schedules import local_date
-from tests.factories import make_admin, make_beneficiary, make_reviewable_visit, make_station, make_supervisor, make_worker
+from tests.factories import (
+    make_admin,
+    make_beneficiary,
+    make_reviewable_visit,
+    make_station,
+    make_supervisor,
+    make_worker,
+)
 
 
 @pytest.fixture
