@@ -2,7 +2,9 @@
 
 Searching by the last 4, 5 or 6 characters (what people read off a card or a form) goes through keyed HMACs
 of those tails too: one indexed column per length, so no more of the number is stored readable than the
-masked form already shows.
+masked form already shows. A search answers whether a tail matches, so a user can learn the 5th and 6th
+characters from the end of the numbers of people they may see: those are the day of birth, which the
+registry shows anyway.
 
 The key ring comes from the app's config (ID_NUMBER_KEYS, loaded by config.load_id_number_keys): the
 first key seals and computes lookups, the others only open what they sealed (during a rotation).
