@@ -208,6 +208,12 @@ def _time_as_csv_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return local.isoformat(" ", "seconds")[:19] if local is not None else None
 
 
+def _time_as_xlsx_cell(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    # Whole seconds, as every other format shows them (a cell would otherwise keep the microseconds).
+    local = _local_time(moment, zone)
+    return local.replace(microsecond=0) if local is not None else None
+
+
 def _time_as_iso_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
     local = _local_time(moment, zone)
     return local.isoformat(timespec="seconds") if local is not None else None
@@ -215,7 +221,7 @@ def _time_as_iso_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 # How each format takes a time: CSV as local text, XLSX as a local datetime cell, GeoJSON as ISO 8601 with offset.
 _TIME_WRITERS: dict[str, Callable[[datetime | None, ZoneInfo], object]] = {
-    "csv": _time_as_csv_text, "xlsx": _local_time, "geojson": _time_as_iso_text,
+    "csv": _time_as_csv_text, "xlsx": _time_as_xlsx_cell, "geojson": _time_as_iso_text,
 }
 
 
