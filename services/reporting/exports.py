@@ -134,10 +134,6 @@ def _labels(vocabulary, codes) -> str:
 _CATEGORY_ORDER = {code: position for position, code in enumerate(BENEFICIARY_CATEGORIES)}
 
 
-def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return moment.astimezone(zone) if moment is not None else None
-
-
 def _rounded(value: float | None, digits: int) -> float | None:
     return round(value, digits) if value is not None else None
 
@@ -159,7 +155,7 @@ def _keyset_batches(statement: Select, key, batch_rows: int) -> Iterator[list]:
     """The rows of a statement ordered by `key` (its first column, unique), one query of `batch_rows` per batch.
 
     Each batch starts after the last key of the previous one, so every batch is one index range however deep
-    the export is, nothing is held open between batches, and memory stays at one batch.
+    the export is, no cursor stays open between batches, and memory stays at one batch.
     """
     connection = db.session.connection()
     last_key = None
@@ -183,6 +179,7 @@ _workers = User.__table__.alias("worker")
 _reviewers = User.__table__.alias("reviewer")
 _coworkers = User.__table__.alias("coworker")
 
+
 def _as_text(json_column):
     # Read as the stored text, not decoded by the driver: the few distinct lists (services, domains, needs) and
     # common findings are then decoded and labelled once each (_labelled_list, _labelled_findings), not per row.
@@ -203,7 +200,8 @@ def _local_time(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def _time_as_csv_text(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    # What tables.csv_value would write for the datetime ("2024-05-06 09:30:00"), made here at a third of its cost.
+    # What tables.csv_value would write for the datetime ("2024-05-06 09:30:00"), without its strftime, the
+    # costliest step of a CSV row.
     local = _local_time(moment, zone)
     return local.isoformat(" ", "seconds")[:19] if local is not None else None
 
