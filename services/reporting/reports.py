@@ -342,7 +342,7 @@ def _figure_values(row: ReportRow) -> list:
 
 
 def _csv_figure(value, number_format: str):
-    """A figure as the CSV shows it: shares as percentages (62.5%, as on the page and in the XLSX), hours to 2 places."""
+    """A figure as the CSV shows it: shares as percentages (62.5%, as on the page and in the XLSX), hours as is."""
     if number_format.endswith("%"):
         return "" if value is None else f"{value * 100:.1f}%"
     return round(value, 2) if isinstance(value, float) else value
