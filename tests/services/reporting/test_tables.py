@@ -12,10 +12,10 @@ from services.reporting.tables import (
     MAX_COLUMN_WIDTH,
     Column,
     append_xlsx_row,
-    display_width,
-    fit_column_widths,
     csv_bytes,
     csv_chunks,
+    display_width,
+    fit_column_widths,
     xlsx_bytes,
     xlsx_chunks,
 )
