@@ -10,8 +10,9 @@ import calendar
 from datetime import date
 
 from babel.dates import format_skeleton
-from flask import Response, request
+from flask import Response, abort, current_app, request, url_for
 from flask_admin import Admin, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import get_locale, gettext, lazy_gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from wtforms import validators
@@ -20,10 +21,11 @@ from admin.base import AdminOnlyModelView, SecureView, acting_user, call_service
 from admin.i18n import enum_label
 from admin.messages import service_error_text
 from extensions import db
-from models import CategorySchedule, utcnow
-from models.enums import BENEFICIARY_CATEGORIES, REGION_LEVELS
-from services.errors import ServiceError
-from services.reporting.dashboard import build_dashboard
+from models import Beneficiary, CategorySchedule, Region, utcnow
+from models.enums import BENEFICIARY_CATEGORIES, REGION_LEVELS, BeneficiaryStatus
+from services.errors import NotFound, ServiceError
+from services.permissions import can_manage_organisation
+from services.reporting.dashboard import build_dashboard, station_schedule
 from services.reporting.reports import (
     FIGURE_COLUMNS,
     Report,
@@ -138,12 +140,46 @@ class ReportQuerySchema(Schema):
         return data
 
 
+def filtered_list_url(endpoint: str, column, value: str) -> str | None:
+    """The link to a model list of this admin filtered on `column == value` (its own FilterEqual), or None.
+
+    Flask-Admin names a filter in the URL by its position among the view's filters (flt0_0=...): the
+    position is looked up, so a filter added before it later does not break the dashboard's links.
+    """
+    for admin in current_app.extensions.get("admin", []):
+        for view in admin._views:
+            if view.endpoint != endpoint:
+                continue
+            for arg, (_index, list_filter) in (getattr(view, "_filter_args", None) or {}).items():
+                if isinstance(list_filter, FilterEqual) and list_filter.column is column:
+                    return url_for(f"{endpoint}.index_view", **{f"flt0_{arg}": value})
+    return None
+
+
 class DashboardView(SecureView):
-    """The scoped dashboard: periods, coverages, overdue people, worker activity, charts."""
+    """The scoped dashboard: periods, coverages, overdue people, worker activity, charts.
+
+    Every figure links to the list it summarises: the review queue with its filters, the registry,
+    or a station's schedule page (who is behind schedule there).
+    """
 
     @expose("/")
     def index(self):
-        return self.render("admin/reports/dashboard.html", dashboard=build_dashboard(acting_user()))
+        user = acting_user()
+        # The regions list is the admins' (a supervisor's villages have no list of their own to open).
+        villages_url = filtered_list_url("regions", Region.level, "village") if can_manage_organisation(user) else None
+        return self.render("admin/reports/dashboard.html", dashboard=build_dashboard(user), villages_url=villages_url,
+                           registered_url=filtered_list_url("beneficiaries", Beneficiary.status,
+                                                            BeneficiaryStatus.ACTIVE.value))
+
+    @expose("/station/<int:station_id>")
+    def station(self, station_id: int):
+        """One station's visits on schedule and the people behind schedule, most overdue first."""
+        try:
+            schedule = station_schedule(acting_user(), station_id)
+        except NotFound:
+            abort(404)
+        return self.render("admin/reports/station_schedule.html", schedule=schedule)
 
 
 class ReportView(SecureView):
