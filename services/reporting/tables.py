@@ -88,6 +88,8 @@ def display_width(value) -> int:
     if isinstance(value, float):
         value = f"{value:.2f}"
     text = str(value)
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(character) in ("W", "F") else 1 for character in text)
 
 
@@ -99,10 +101,8 @@ def column_width(values: Iterable, least: int = MIN_COLUMN_WIDTH) -> int:
 
 def fit_column_widths(sheet, min_row: int = 1) -> None:
     """Size every column of an in-memory sheet to its values from min_row on (e.g. below a title row)."""
-    for column in sheet.iter_cols(min_row=min_row):
-        if column:
-            sheet.column_dimensions[get_column_letter(column[0].column)].width = column_width(
-                cell.value for cell in column)
+    for index, values in enumerate(sheet.iter_cols(min_row=min_row, values_only=True), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column_width(values)
 
 
 def append_xlsx_row(sheet, values: Iterable) -> None:
