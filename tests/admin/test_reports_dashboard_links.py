@@ -112,3 +112,18 @@ def test_the_worker_table_is_not_a_ranking(client, login_as, town):
     assert "不是排名" in html
     # No sortable headers.
     assert "sort=" not in table[:table.index("</thead>")]
+
+
+def test_the_station_page_costs_the_same_queries_however_many_are_behind(client, login_as, town, count_queries):
+    login_as(town)
+    station_id = town.supervised_stations[0].id
+    db.session.expire_all()
+    with count_queries() as few:
+        assert client.get(f"/admin/dashboard/station/{station_id}").status_code == 200
+    for _ in range(6):
+        make_beneficiary(town.supervised_stations[0], categories=["dibao", "tekun"])
+    db.session.expire_all()
+    with count_queries() as many:
+        page = client.get(f"/admin/dashboard/station/{station_id}").get_data(as_text=True)
+    assert many.count == few.count
+    assert page.count('href="/admin/beneficiaries/details/?id=') == 7
