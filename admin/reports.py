@@ -111,9 +111,19 @@ class ReportQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"), load_default=None)
+    # The field errors are the page's (marshmallow's own are English whatever the page's language).
+    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$",
+                                                   error=lazy_gettext("Choose a month (for example 2026-11).")),
+                          load_default=None)
     start = fields.Date(load_default=None)
     end = fields.Date(load_default=None)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # In the request's language; a lazy string here would not be wrapped in a list by marshmallow.
+        for name in ("start", "end"):
+            self.fields[name].error_messages = {**self.fields[name].error_messages,
+                                                "invalid": gettext("Not a valid date.")}
     region = fields.String(validate=validate.Length(max=32), load_default=None)
     format = fields.String(validate=validate.OneOf(["html", *DOWNLOADS]), load_default="html")
 

@@ -82,7 +82,10 @@ def test_a_month_is_reported_from_its_first_to_its_last_day_and_named_as_a_month
     assert "全部社工站 社会工作服务统计 2024年6月3日至6月20日" in part.get_data(as_text=True)
     download = client.get("/admin/reports/", query_string={"month": "2024-06", "region": "440902", "format": "xlsx"})
     assert load_workbook(io.BytesIO(download.data))["合计"]["A1"].value == "茂南区 社会工作服务统计 2024年6月"
-    assert client.get("/admin/reports/", query_string={"month": "2024-13"}).status_code == 422
+    bad_month = client.get("/admin/reports/", query_string={"month": "2024-13"})
+    assert bad_month.status_code == 422 and "请选择月份（例如 2026-11）。" in bad_month.get_data(as_text=True)
+    bad_date = client.get("/admin/reports/", query_string={"start": "June", "end": "2024-06-30"})
+    assert bad_date.status_code == 422 and "日期格式不正确。" in bad_date.get_data(as_text=True)
 
 
 def _table(html: str) -> str:
