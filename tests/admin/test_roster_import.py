@@ -2,6 +2,7 @@
 
 import io
 import re
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ ZHANG = complete_id_number("44090219500301001")
 LI = complete_id_number("44090219620715002")
 HEADER = ["姓名", "身份证号码", "类别", "乡镇(街道)", "村(社区)", "联系电话"]
 TOKEN_FIELD = re.compile(r'name="token" value="([0-9a-f]{32})"')
+NEW_POINT_FIELD = re.compile(r'name="service_point" [^>]*value=\'([^\']*)\'')
 
 
 def people_count() -> int:
@@ -44,9 +46,11 @@ def test_dry_run_then_commit(station, client, login_as, csrf_from):
     assert "检查通过" in page and "新增 2 人" in page
     assert people_count() == 0
     token = TOKEN_FIELD.search(page).group(1)
+    assert "新建服务点：东村" in page and "新建服务点：西村" in page
+    confirmations = [unescape(value) for value in NEW_POINT_FIELD.findall(page)]
 
     committed = client.post("/admin/roster-import/commit", data={"csrf_token": csrf_from("/admin/roster-import/"),
-                                                                 "token": token})
+                                                                 "token": token, "service_point": confirmations})
 
     assert committed.status_code == 200
     assert 'id="roster-result"' in committed.get_data(as_text=True)
