@@ -5,7 +5,7 @@ msgids translated by the catalogs under translations/. A code the admin does not
 sentence per HTTP status, never to the service's Chinese message (which is the phone API's).
 """
 
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
 
 from admin.i18n import enum_label, list_separator
 from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
@@ -149,7 +149,7 @@ ROSTER_PROBLEM_DEFAULT = lazy_gettext("This value is not valid.")
 
 # The fields the check step shows changing, as the registry's pages name them.
 ROSTER_FIELD_LABELS = {
-    "name": lazy_gettext("Name"),
+    "name": lazy_pgettext("person", "Name"),
     "gender": lazy_gettext("Gender"),
     "birth_date": lazy_gettext("Birth date"),
     "categories": lazy_gettext("Categories"),
