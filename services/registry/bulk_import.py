@@ -43,6 +43,8 @@ REQUIRED_CSV_COLUMNS = ("name", "id_number", "categories", "station_code")
 LOOKUP_CHUNK = 500
 # People whose changes the check step spells out; the rest of the updated people are only counted.
 CHANGES_PREVIEW_LIMIT = 50
+# New villages named in an import's audit event (the first ones, when a county's first roster names more).
+MAX_AUDITED_SERVICE_POINTS = 500
 
 
 @dataclass(frozen=True)
@@ -240,9 +242,11 @@ def import_beneficiaries(records: Iterable[tuple[int, Mapping]], *, actor: User 
         return report
     try:
         _upsert(clean_rows, report, confirmed_service_points)
+        # Which villages the import created, so that who confirmed a new village can be looked up.
         record_audit(actor, "beneficiaries_imported", None, rows=len(clean_rows), created=report.created,
                      updated=report.updated, unchanged=report.unchanged,
-                     service_points_created=len(report.new_service_points))
+                     service_points_created=[list(point.key) for point in
+                                             report.new_service_points[:MAX_AUDITED_SERVICE_POINTS]])
         if dry_run or report.refused:
             # A dry run is the whole import, then discarded: the counts are exactly what a real run would write.
             db.session.rollback()

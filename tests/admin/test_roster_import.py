@@ -166,6 +166,8 @@ def test_a_new_village_is_created_only_when_ticked(station, client, login_as, cs
 
     assert done.status_code == 200 and 'id="roster-result"' in done.get_data(as_text=True)
     assert people_count() == 2 and village_names() == ["东村", "新村仔"]
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "beneficiaries_imported"))
+    assert audit.details["service_points_created"] == [["440902100", "新村仔"]]
 
 
 def test_a_confirmation_the_file_does_not_match_creates_nothing(station, client, login_as, csrf_from):
