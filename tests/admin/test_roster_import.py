@@ -1,6 +1,7 @@
 """The roster import page over HTTP: upload → dry-run report → confirm → all written, or nothing; admins only."""
 
 import io
+import json
 import re
 from datetime import date
 from html import unescape
@@ -232,3 +233,18 @@ def test_row_problems_are_worded_in_the_page_language(station, client, login_as,
     assert "The phone number “电话” is not valid." in english
     for chinese_only in ("校验位错误", "未知类别", "重复", "格式不正确", "未知乡镇"):
         assert chinese_only not in english
+
+
+def test_a_refused_commit_keeps_what_was_ticked(station, client, login_as, csrf_from):
+    login_as(make_admin())
+    raw = roster_xlsx_bytes([HEADER, ["张三", ZHANG, "低保", "金塘镇", "新村", ""],
+                             ["李四", LI, "低保", "金塘镇", "新村仔", ""]])
+    page = upload(client, csrf_from, raw).get_data(as_text=True)
+    token = TOKEN_FIELD.search(page).group(1)
+
+    refused = commit(client, csrf_from, token, ['["440902100", "新村"]']).get_data(as_text=True)
+
+    ticked = {tuple(json.loads(unescape(value))): "checked" in tag for tag, value in
+              re.findall(r'(<input [^>]*name="service_point" [^>]*value=\'([^\']*)\'[^>]*>)', refused)}
+    assert ticked == {("440902100", "新村"): True, ("440902100", "新村仔"): False}
+    assert "未勾选：新村仔" in refused and people_count() == 0
