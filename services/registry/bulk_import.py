@@ -105,9 +105,9 @@ class PersonChanges:
 class ImportReport:
     """The outcome of an import: counts when it was written (or would be, on a dry run), else every problem.
 
-    new_service_points: the villages the file would create. unconfirmed_service_points: those of them an
-    import asked to confirm villages did not confirm; the import then wrote nothing (refused). changes:
-    what changes for the first CHANGES_PREVIEW_LIMIT updated people, in file order.
+    new_service_points: the villages the file would create. unconfirmed_service_points: when the import was
+    given confirmations, the new villages missing from them; the import then wrote nothing (`refused`).
+    changes: what changes for the first CHANGES_PREVIEW_LIMIT updated people, in file order.
     """
 
     created: int = 0
