@@ -6,7 +6,8 @@ records each refusal here under the field's name, and refuses the input once, at
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 from services.errors import Invalid
@@ -25,6 +26,17 @@ class FieldError(NamedTuple):
     field: str
     code: str
     message: str
+    # The names and numbers the refusal is about, for an edge that words the code itself (the admin).
+    params: Mapping = MappingProxyType({})
+
+
+class FieldsInvalid(Invalid):
+    """The Invalid that FieldErrors raises: `fields` as always, plus each FieldError with its code and params, so
+    the admin can word every problem in the page's language next to its field."""
+
+    def __init__(self, message: str, *, code: str | None, errors: list[FieldError], fields: dict):
+        super().__init__(message, code=code, fields=fields)
+        self.errors = tuple(errors)
 
 
 class FieldErrors:
@@ -36,9 +48,9 @@ class FieldErrors:
         self.code = code
         self.errors: list[FieldError] = []
 
-    def add(self, field: str, message: str, code: str = "invalid") -> None:
-        """Refuse `field` with `message`."""
-        self.errors.append(FieldError(field, code, message))
+    def add(self, field: str, message: str, code: str = "invalid", params: Mapping | None = None) -> None:
+        """Refuse `field` with `message` (and the code and parameters an edge may word it by)."""
+        self.errors.append(FieldError(field, code, message, MappingProxyType(dict(params or {}))))
 
     def run(self, field: str, check: Callable, *args):
         """check(*args)'s result, or None with its FieldProblem recorded under `field`."""
@@ -65,4 +77,4 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         """Raise Invalid with every field error, if there is any."""
         if self.errors:
-            raise Invalid(self.message, code=self.code, fields=self.fields)
+            raise FieldsInvalid(self.message, code=self.code, errors=self.errors, fields=self.fields)
