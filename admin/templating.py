@@ -169,10 +169,14 @@ def snapshot_value(name: str, value) -> str:
 # Audit details whose values are codes of a vocabulary, by their key.
 AUDIT_VALUE_VOCABULARIES = {
     "review_action": REVIEW_ACTIONS, "from_status": VISIT_STATUSES, "to_status": VISIT_STATUSES,
-    "status": VISIT_STATUSES, "role": ROLES, "category": BENEFICIARY_CATEGORIES, "categories": BENEFICIARY_CATEGORIES,
+    "status": {**VISIT_STATUSES, **BENEFICIARY_STATUSES}, "role": ROLES,
+    "category": BENEFICIARY_CATEGORIES, "categories": BENEFICIARY_CATEGORIES,
     "kind": VISIT_KINDS, "warning_code": WARNING_CODES, "risk_tier": RISK_TIERS, "dataset": AUDIT_OBJECT_TYPES,
     "method": LOGIN_METHODS,
 }
+
+
+AUDIT_KEY_POSITIONS = {key: position for position, key in enumerate(AUDIT_DETAIL_KEYS)}
 
 
 def audit_detail_lines(details: dict | None) -> list[str]:
@@ -181,7 +185,14 @@ def audit_detail_lines(details: dict | None) -> list[str]:
     Services store codes; keys and coded values are labelled here, times shown local, yes/no as words; a key
     nobody labelled is shown as it is. Empty values (a review without a comment) are left out.
     """
-    return [_audit_pair(key, value) for key, value in sorted((details or {}).items()) if value not in (None, "")]
+    shown = [(key, value) for key, value in (details or {}).items() if value not in (None, "")]
+    return [_audit_pair(key, value) for key, value in sorted(shown, key=_audit_key_order)]
+
+
+def _audit_key_order(item) -> tuple[int, str]:
+    # In the vocabulary's order (the action first, then what it was about, before then after); unknown keys last.
+    key = item[0]
+    return (AUDIT_KEY_POSITIONS.get(key, len(AUDIT_KEY_POSITIONS)), key)
 
 
 def _audit_pair(key: str, value) -> str:
