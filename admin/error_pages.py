@@ -62,12 +62,15 @@ def render_error_page(status: int, message: str | None = None):
     if status >= 500:
         # The failed request's unit of work is dead (possibly a failed flush); the layout may read the user again.
         db.session.rollback()
+    page = {"status": status, "title": title, "explanation": explanation}
     if status != 503 and _reviewer_logged_in():
-        index_view = current_app.extensions["admin"][0].index_view
-        body = index_view.render("admin/errors/error.html", status=status, title=title, explanation=explanation)
-    else:
-        body = render_template("admin/errors/plain.html", status=status, title=title, explanation=explanation)
-    return body, status, headers
+        try:
+            index_view = current_app.extensions["admin"][0].index_view
+            return index_view.render("admin/errors/error.html", **page), status, headers
+        except Exception:  # the layout itself failed (its menu, the user's row): the plain page still answers
+            current_app.logger.exception("admin error page: the layout failed, answering with the plain page")
+            db.session.rollback()
+    return render_template("admin/errors/plain.html", **page), status, headers
 
 
 def _reviewer_logged_in() -> bool:
