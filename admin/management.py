@@ -54,7 +54,14 @@ from models.enums import (
     ROLES,
     Role,
 )
-from services.accounts.users import create_user, deactivate_user, reactivate_user, set_password, update_user
+from services.accounts.users import (
+    MAX_USERNAME_LENGTH,
+    create_user,
+    deactivate_user,
+    reactivate_user,
+    set_password,
+    update_user,
+)
 from services.errors import NotFound, ServiceError
 from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
@@ -136,7 +143,7 @@ class UserEditForm(AdminSecureForm):
 
 
 class UserCreateForm(UserEditForm):
-    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=MAX_USERNAME_LENGTH)])
     password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)])
 
 
