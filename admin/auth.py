@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.error_pages import register_error_pages, unknown_admin_page
 from admin.i18n import choose_locale
 from services.accounts.credentials import authenticate
 from services.accounts.users import record_logout
@@ -100,10 +101,14 @@ def enforce_session_rules():
 
 
 def create_auth_blueprint() -> Blueprint:
-    """The login, logout and language endpoints, and the per-request session rules."""
+    """The login, logout and language endpoints, the per-request session rules, and the 404 page of any unknown
+    URL under /admin."""
     blueprint = Blueprint("admin_auth", __name__, template_folder="templates")
     blueprint.add_url_rule("/admin/login", view_func=login, methods=["GET", "POST"])
     blueprint.add_url_rule("/admin/logout", view_func=logout, methods=["POST"])
     blueprint.add_url_rule("/admin/language", view_func=switch_language, methods=["POST"])
+    # Registered last and with a converter, so every URL a view answers matches before it does.
+    blueprint.add_url_rule("/admin/<path:_path>", view_func=unknown_admin_page, methods=["GET"])
+    register_error_pages(blueprint)
     blueprint.before_app_request(enforce_session_rules)
     return blueprint

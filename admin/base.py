@@ -9,19 +9,25 @@ from datetime import datetime
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.typefmt import DEFAULT_FORMATTERS
 from flask_admin.form import BaseForm, SecureForm
 from flask_admin.model.base import ViewArgs
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from admin.messages import service_error_text
+from admin.error_pages import register_error_pages
+from admin.messages import code_text, service_error_text
+from admin.templating import local_time
 from extensions import db
 from models import User
 from models.types import INT_MAX, in_column_range
 from services.errors import ServiceError
-from services.localtime import time_zone
 from services.permissions import ADMIN_ROLES, REVIEWER_ROLES, is_admin
+
+# What an optional select shows for "nothing chosen".
+BLANK_CHOICE_TEXT = "—"
 
 
 class CsrfForm(FlaskForm):
@@ -38,6 +44,14 @@ class AdminSecureForm(SecureForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, _form):
             return BaseForm.Meta._translations
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            # Flask-Admin's optional relation selects (ours and the ones it generates) would show their blank
+            # choice by its internal value "__None"; a dash reads as "none chosen" in every language.
+            if isinstance(field, QuerySelectField) and field.allow_blank and not field.blank_text:
+                field.blank_text = BLANK_CHOICE_TEXT
 
 
 def redirect_to_login():
@@ -68,25 +82,44 @@ def flash_service_error(error: ServiceError) -> None:
     flash(service_error_text(error), "error")
 
 
-def call_service(service: Callable, *args, **kwargs):
+def call_service(service: Callable, *args, form=None, **kwargs):
     """Call one service function for a submitted form; on a refusal, flash it and answer False.
 
     The one place the admin ends a refused unit of work: the page that follows re-renders its form from
-    the database, so the refused transaction (possibly a failed flush) is rolled back first.
+    the database, so the refused transaction (possibly a failed flush) is rolled back first. Given the `form`,
+    each field problem of the refusal (services.validation.FieldsInvalid) is also shown under its field.
     """
     try:
         return service(*args, **kwargs)
     except ServiceError as error:
         db.session.rollback()
         flash_service_error(error)
+        if form is not None:
+            show_field_problems(form, error)
         return False
 
 
+def show_field_problems(form, error: ServiceError) -> None:
+    """Put each field problem of a refusal under its form field, worded by its code in the page's language."""
+    for problem in getattr(error, "errors", ()):
+        field = form._fields.get(problem.field) if hasattr(form, "_fields") else None
+        if field is not None:
+            field.errors = [*field.errors, code_text(problem.code, problem.params, error.status)]
+
+
 def local_time_formatter(_view, value: datetime, _name: str) -> str:
-    """Show stored UTC times in the configured zone (Asia/Shanghai), as the people using the site read them."""
-    if value.tzinfo is None:
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return value.astimezone(time_zone()).strftime("%Y-%m-%d %H:%M:%S")
+    """Stored UTC times in the configured zone (Asia/Shanghai) to the minute, as the people using the site read
+    them: 2026-11-28 14:02, no offset, no microseconds."""
+    return local_time(value)
+
+
+def yes_no_formatter(_view, value: bool, _name: str) -> str:
+    """A boolean as a word of the page's language (是 / 否), never Python's True / False."""
+    return gettext("Yes") if value else gettext("No")
+
+
+# How every list and details page shows a value by its type (a column's own formatter still comes first).
+TYPE_FORMATTERS = {**DEFAULT_FORMATTERS, datetime: local_time_formatter, bool: yes_no_formatter}
 
 
 class SecureMixin:
@@ -101,6 +134,11 @@ class SecureMixin:
         if not current_user.is_authenticated or not current_user.is_active:
             return redirect_to_login()
         abort(403)
+
+    def create_blueprint(self, admin):
+        blueprint = super().create_blueprint(admin)
+        register_error_pages(blueprint)
+        return blueprint
 
 
 def record_id_or_404(value) -> int:
@@ -122,7 +160,8 @@ class SecureModelView(SecureMixin, ModelView):
     can_view_details = True
     can_export = False
     page_size = 50
-    column_type_formatters = {**DEFAULT_FORMATTERS, datetime: local_time_formatter}
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
 
     def _get_list_extra_args(self) -> ViewArgs:
         # ?page=-5 or ?page=10**30 would reach the database as a negative or overflowing OFFSET.

@@ -14,13 +14,22 @@ from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilt
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_admin.model.typefmt import DETAIL_FORMATTERS
-from flask_babel import gettext, lazy_gettext, lazy_pgettext
+from flask_babel import gettext, lazy_gettext, lazy_pgettext, ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import DateField, FloatField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms import (
+    DateField,
+    FloatField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, NumberRange, Optional
 
 from admin.base import (
     AdminEditsModelView,
@@ -34,10 +43,12 @@ from admin.base import (
     user_is_admin,
 )
 from admin.i18n import enum_choices, enum_label, list_separator
+from admin.templating import audit_detail_lines
 from extensions import db
 from models import AuditEvent, Beneficiary, Region, ServicePoint, Station, User
 from models.enums import (
     AUDIT_ACTIONS,
+    AUDIT_OBJECT_TYPES,
     BENEFICIARY_CATEGORIES,
     BENEFICIARY_STATUSES,
     GENDERS,
@@ -46,7 +57,14 @@ from models.enums import (
     ROLES,
     Role,
 )
-from services.accounts.users import create_user, deactivate_user, set_password, update_user
+from services.accounts.users import (
+    MAX_USERNAME_LENGTH,
+    create_user,
+    deactivate_user,
+    reactivate_user,
+    set_password,
+    update_user,
+)
 from services.errors import Invalid, NotFound, ServiceError
 from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
@@ -130,8 +148,23 @@ class UserEditForm(AdminSecureForm):
 
 
 class UserCreateForm(UserEditForm):
-    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=MAX_USERNAME_LENGTH)])
     password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class AccountStatusForm(AdminSecureForm):
+    # The state asked for ("1" re-activate, "0" deactivate), not a toggle.
+    active = HiddenField(validators=[AnyOf(("0", "1"))])
+
+
+def _status_message(user: User) -> str:
+    if user.active:
+        return gettext("The account of %(name)s is active.", name=user.name)
+    return gettext("The account of %(name)s is deactivated.", name=user.name)
+
+
+def _active_formatter(_view, _context, user, _name) -> str:
+    return gettext("Active") if user.active else gettext("Deactivated")
 
 
 class PasswordResetForm(AdminSecureForm):
@@ -150,7 +183,8 @@ def _station_codes_from(form) -> list[str]:
 
 
 class UserView(ScopedQueryMixin, AdminEditsModelView):
-    """Accounts: admins create, edit, deactivate and reset passwords; supervisors see their stations' workers."""
+    """Accounts: admins create, edit, deactivate, re-activate and reset passwords; supervisors see their stations'
+    workers."""
 
     column_list = ("username", "display_name", "role", "station", "supervised_stations", "phone", "active",
                    "created_at")
@@ -170,6 +204,7 @@ class UserView(ScopedQueryMixin, AdminEditsModelView):
     }
     column_formatters = {
         "role": _label_formatter(ROLES),
+        "active": _active_formatter,
         "supervised_stations": lambda _v, _c, user, _n: list_separator().join(
             station.name for station in user.supervised_stations),
     }
@@ -196,23 +231,52 @@ class UserView(ScopedQueryMixin, AdminEditsModelView):
     def create_model(self, form):
         return call_service(create_user, form.username.data, form.role.data, form.password.data,
                             display_name=form.display_name.data or "", phone=form.phone.data or None,
-                            station_codes=_station_codes_from(form), actor=acting_user())
+                            station_codes=_station_codes_from(form), actor=acting_user(), form=form)
 
     def update_model(self, form, model):
         return call_service(update_user, model, display_name=form.display_name.data or "",
                             phone=form.phone.data or None, role=form.role.data,
-                            station_codes=_station_codes_from(form), actor=acting_user()) is not False
+                            station_codes=_station_codes_from(form), actor=acting_user(), form=form) is not False
+
+    def _change_status(self, ids, active: bool) -> int:
+        """Deactivate or re-activate the accounts of the ids (each its own unit of work); how many changed."""
+        service = reactivate_user if active else deactivate_user
+        changed = 0
+        for user_id in ids:
+            user = self.get_one(user_id)
+            if user.active != active and call_service(service, user, actor=acting_user()) is not False:
+                changed += 1
+        return changed
 
     @action("deactivate", lazy_gettext("Deactivate"),
             lazy_gettext("Deactivate the selected accounts? Their phone sessions end at once."))
     def action_deactivate(self, ids):
-        deactivated = 0
-        for user_id in ids:
-            user = self.get_one(user_id)
-            if user.active:
-                deactivate_user(user, actor=acting_user())
-                deactivated += 1
-        flash(gettext("%(count)d accounts deactivated.", count=deactivated), "success")
+        count = self._change_status(ids, active=False)
+        flash(ngettext("%(num)d account deactivated.", "%(num)d accounts deactivated.", count), "success")
+
+    @action("reactivate", lazy_gettext("Re-activate"),
+            lazy_gettext("Re-activate the selected accounts? They can log in again."))
+    def action_reactivate(self, ids):
+        count = self._change_status(ids, active=True)
+        flash(ngettext("%(num)d account re-activated.", "%(num)d accounts re-activated.", count), "success")
+
+    @expose("/status/", methods=("GET", "POST"))
+    def account_status_view(self):
+        """Deactivate or re-activate one account from its own page: a confirmation page, then a POST (CSRF) that
+        names the state asked for, so a repeated or stale submission never flips the account back."""
+        if not user_is_admin():
+            abort(403)
+        user = self.get_one(request.args.get("id"))
+        form = AccountStatusForm(request.form)
+        if request.method == "POST" and form.validate():
+            active = form.active.data == "1"
+            if user.active == active:
+                flash(_status_message(user), "info")
+            elif call_service(reactivate_user if active else deactivate_user, user, actor=acting_user()) is not False:
+                flash(_status_message(user), "success")
+            return redirect(self.get_url(".details_view", id=user.id))
+        form.active.data = "0" if user.active else "1"
+        return self.render("admin/user_status.html", form=form, user=user)
 
     @expose("/password/", methods=("GET", "POST"))
     def reset_password_view(self):
@@ -478,13 +542,16 @@ class AuditEventView(AdminOnlyModelView):
 
     def is_accessible(self) -> bool:
         return can_read_audit_log(acting_user())
+
     column_list = ("created_at", "actor", "action", "object_type", "object_id", "ip", "details")
+    column_details_list = column_list
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "action")
     column_filters = (
         FilterEqual(User.username, lazy_gettext("Actor (username)")),
         FilterEqual(AuditEvent.action, lazy_gettext("Action"), options=lambda: enum_choices(AUDIT_ACTIONS)),
-        FilterEqual(AuditEvent.object_type, lazy_gettext("Object type")),
+        FilterEqual(AuditEvent.object_type, lazy_gettext("Object type"),
+                    options=lambda: enum_choices(AUDIT_OBJECT_TYPES)),
         FilterEqual(AuditEvent.object_id, lazy_gettext("Object id")),
         DateBetweenFilter(AuditEvent.created_at, lazy_gettext("Date")),
     )
@@ -494,10 +561,10 @@ class AuditEventView(AdminOnlyModelView):
                      "details": lazy_gettext("Details")}
     column_formatters = {
         "action": _label_formatter(AUDIT_ACTIONS),
-        # Empty values (a review without a comment) say nothing and would only make every row taller.
-        "details": lambda _v, _c, event, _n: Markup('<small class="text-monospace">{}</small>').format(
-            Markup("<br>").join(escape(f"{key}: {value}") for key, value in sorted((event.details or {}).items())
-                                if value is not None)),
+        "object_type": _label_formatter(AUDIT_OBJECT_TYPES),
+        # Labelled in the UI language at the edge (services store codes); one line per detail.
+        "details": lambda _v, _c, event, _n: Markup('<small>{}</small>').format(
+            Markup("<br>").join(escape(line) for line in audit_detail_lines(event.details))),
     }
 
     def get_query(self):

@@ -5,6 +5,8 @@ msgids translated by the catalogs under translations/. A code the admin does not
 sentence per HTTP status, never to the service's Chinese message (which is the phone API's).
 """
 
+from collections.abc import Mapping
+
 from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
 
 from admin.i18n import enum_label, list_separator
@@ -18,6 +20,8 @@ SERVICE_ERROR_MESSAGES = {
         "Only administrators may manage accounts, stations, regions and visit intervals."),
     "full_id_export_admin_only": lazy_gettext("Only administrators may export full ID numbers."),
     # accounts
+    "user_invalid": lazy_gettext("The account's details are not valid."),
+    "own_account_status": lazy_gettext("You cannot deactivate or re-activate your own account."),
     "unknown_role": lazy_gettext("Unknown role %(role)s."),
     "username_invalid": lazy_gettext("The username is not valid."),
     "username_taken": lazy_gettext("The username %(username)s is already taken."),
@@ -74,16 +78,21 @@ DEFAULT_MESSAGE = lazy_gettext("The input was refused.")
 
 def service_error_text(error: ServiceError) -> str:
     """The refusal as one sentence in the page's language, with its field details."""
-    template = SERVICE_ERROR_MESSAGES.get(error.code)
-    if template is None:
-        text = str(STATUS_MESSAGES.get(error.status, DEFAULT_MESSAGE))
-    else:
-        try:
-            text = str(template) % error.params if error.params else str(template)
-        except (KeyError, TypeError, ValueError):  # a code raised without the parameters its sentence names
-            text = str(STATUS_MESSAGES.get(error.status, DEFAULT_MESSAGE))
+    text = code_text(error.code, error.params, error.status)
     details = _field_details(error.fields)
     return gettext("%(message)s (%(details)s)", message=text, details=details) if details else text
+
+
+def code_text(code: str, params: Mapping | None = None, status: int = 400) -> str:
+    """One refusal code (a ServiceError's, or one field problem's of services.validation) as a sentence in the
+    page's language; an unknown code, or one without the parameters its sentence names, by its HTTP status."""
+    template = SERVICE_ERROR_MESSAGES.get(code)
+    if template is not None:
+        try:
+            return str(template) % dict(params) if params else str(template)
+        except (KeyError, TypeError, ValueError):
+            pass
+    return str(STATUS_MESSAGES.get(status, DEFAULT_MESSAGE))
 
 
 def _field_details(fields: dict) -> str:

@@ -14,14 +14,19 @@ from markupsafe import Markup
 
 from admin.i18n import enum_label, html_lang, list_separator
 from models.enums import (
+    AUDIT_DETAIL_KEYS,
+    AUDIT_OBJECT_TYPES,
     BENEFICIARY_CATEGORIES,
     BENEFICIARY_STATUSES,
     COORD_TYPES,
     DOMAINS,
     FINDING_AREAS,
     FINDING_VALUES,
+    LOGIN_METHODS,
     NEEDS,
     REVIEW_ACTIONS,
+    RISK_TIERS,
+    ROLES,
     SERVICES,
     VISIT_KINDS,
     VISIT_STATUSES,
@@ -161,6 +166,61 @@ def snapshot_value(name: str, value) -> str:
     return str(value)
 
 
+# Audit details whose values are codes of a vocabulary, by their key.
+AUDIT_VALUE_VOCABULARIES = {
+    "review_action": REVIEW_ACTIONS, "from_status": VISIT_STATUSES, "to_status": VISIT_STATUSES,
+    "status": {**VISIT_STATUSES, **BENEFICIARY_STATUSES}, "role": ROLES,
+    "category": BENEFICIARY_CATEGORIES, "categories": BENEFICIARY_CATEGORIES,
+    "kind": VISIT_KINDS, "warning_code": WARNING_CODES, "risk_tier": RISK_TIERS, "dataset": AUDIT_OBJECT_TYPES,
+    "method": LOGIN_METHODS,
+}
+
+
+AUDIT_KEY_POSITIONS = {key: position for position, key in enumerate(AUDIT_DETAIL_KEYS)}
+
+
+def audit_detail_lines(details: dict | None) -> list[str]:
+    """An audit event's details as lines in the UI language: 审核操作：通过, 完整身份证号：否 (Review action: Approved).
+
+    Services store codes; keys and coded values are labelled here, times shown local, yes/no as words; a key
+    nobody labelled is shown as it is. Empty values (a review without a comment) are left out.
+    """
+    shown = [(key, value) for key, value in (details or {}).items() if value not in (None, "")]
+    return [_audit_pair(key, value) for key, value in sorted(shown, key=_audit_key_order)]
+
+
+def _audit_key_order(item) -> tuple[int, str]:
+    # In the vocabulary's order (the action first, then what it was about, before then after); unknown keys last.
+    key = item[0]
+    return (AUDIT_KEY_POSITIONS.get(key, len(AUDIT_KEY_POSITIONS)), key)
+
+
+def _audit_pair(key: str, value) -> str:
+    return gettext("%(label)s: %(value)s", label=enum_label(AUDIT_DETAIL_KEYS, key), value=_audit_value(key, value))
+
+
+def _audit_value(key: str, value) -> str:
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    if isinstance(value, dict):
+        return pgettext("clauses", ", ").join(_audit_pair(name, item) for name, item in value.items()
+                                              if item not in (None, ""))
+    if isinstance(value, list):
+        if not value:
+            return "—"
+        return list_separator().join(_audit_value(key, item) for item in value)
+    if key == "fields":
+        return enum_label(AUDIT_DETAIL_KEYS, value)
+    if key in AUDIT_VALUE_VOCABULARIES and isinstance(value, str):
+        return enum_label(AUDIT_VALUE_VOCABULARIES[key], value)
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:  # an ISO time stored by a service: shown local, as every time on the site
+            return local_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
 def template_helpers() -> dict:
     """The names admin templates use, for jinja_env.globals."""
     return {
@@ -169,5 +229,5 @@ def template_helpers() -> dict:
         "duration_text": duration_text, "percent": percent, "period_label": period_label,
         "categories": categories_text, "warning_badge": warning_badge, "warning_text": warning_text,
         "grade_name": grade_name, "snapshot_value": snapshot_value, "field_labels": SNAPSHOT_FIELD_LABELS,
-        "reveal_reason_limit": MAX_REVEAL_REASON_LENGTH,
+        "reveal_reason_limit": MAX_REVEAL_REASON_LENGTH, "audit_detail_lines": audit_detail_lines,
     }

@@ -167,6 +167,7 @@ AUDIT_ACTIONS = _vocabulary(
     ("user_created", "创建账号", "Account created"),
     ("user_updated", "修改账号", "Account changed"),
     ("user_deactivated", "停用账号", "Account deactivated"),
+    ("user_reactivated", "重新启用账号", "Account re-activated"),
     ("password_changed", "修改密码", "Password changed"),
     ("visit_reviewed", "审核走访", "Visit reviewed"),
     ("id_number_revealed", "查看完整身份证号", "Full ID number viewed"),
@@ -180,6 +181,79 @@ AUDIT_ACTIONS = _vocabulary(
     ("station_changed", "修改社工站", "Station changed"),
     ("region_changed", "修改行政区划", "Region changed"),
     ("service_point_changed", "修改服务点", "Service point changed"),
+)
+
+# What an audit event is about: the table name services.audit.record_audit stores as its object_type (and the
+# data set an export names).
+AUDIT_OBJECT_TYPES = _vocabulary(
+    ("users", "账号", "Account"),
+    ("visits", "走访记录", "Visit record"),
+    ("beneficiaries", "服务对象", "Beneficiary"),
+    ("stations", "社工站", "Station"),
+    ("service_points", "服务点", "Service point"),
+    ("regions", "行政区划", "Region"),
+    ("category_schedules", "走访周期", "Visit schedule"),
+)
+
+# The keys of audit events' details, and the field names their `fields` lists name; services store these codes,
+# the admin's audit log shows the labels (an unknown key is shown as it is).
+AUDIT_DETAIL_KEYS = _vocabulary(
+    ("review_action", "审核操作", "Review action"),
+    ("from_status", "原状态", "From status"),
+    ("to_status", "新状态", "To status"),
+    ("comment", "意见", "Comment"),
+    ("reason", "原因", "Reason"),
+    ("dataset", "数据", "Data"),
+    ("format", "格式", "Format"),
+    ("filters", "筛选条件", "Filters"),
+    ("full_id_numbers", "完整身份证号", "Full ID numbers"),
+    ("created", "新建", "Created"),
+    ("fields", "修改的字段", "Fields changed"),
+    ("rows", "行数", "Rows"),
+    ("updated", "更新", "Updated"),
+    ("unchanged", "未变", "Unchanged"),
+    ("key_id", "密钥编号", "Key id"),
+    ("method", "方式", "Method"),
+    ("username", "用户名", "Username"),
+    ("display_name", "显示名称", "Display name"),
+    ("role", "角色", "Role"),
+    ("stations", "社工站", "Stations"),
+    ("before", "修改前", "Before"),
+    ("after", "修改后", "After"),
+    ("category", "类别", "Category"),
+    ("code", "编码", "Code"),
+    ("name", "名称", "Name"),
+    ("level", "级别", "Level"),
+    ("parent", "上级区划", "Parent region"),
+    ("region", "行政区划", "Region"),
+    ("station", "社工站", "Station"),
+    ("station_id", "社工站", "Station"),
+    ("worker_id", "社工", "Social worker"),
+    ("service_point", "服务点", "Service point"),
+    ("id_number", "身份证号", "ID number"),
+    ("gender", "性别", "Gender"),
+    ("birth_date", "出生日期", "Date of birth"),
+    ("categories", "类别", "Categories"),
+    ("risk_tier", "风险等级", "Risk tier"),
+    ("address", "地址", "Address"),
+    ("phone", "电话", "Phone"),
+    ("latitude", "纬度", "Latitude"),
+    ("longitude", "经度", "Longitude"),
+    ("home_latitude", "住址纬度", "Home latitude"),
+    ("home_longitude", "住址经度", "Home longitude"),
+    ("status", "状态", "Status"),
+    ("kind", "走访类型", "Kind"),
+    ("received_from", "接收起始日期", "Received from"),
+    ("received_to", "接收截止日期", "Received to"),
+    ("has_warnings", "有预警", "Has warnings"),
+    ("warning_code", "预警类型", "Warning"),
+    ("beneficiary_name", "服务对象姓名", "Beneficiary name"),
+)
+
+# How a user logged in (the `method` of a login audit event; password logins store none).
+LOGIN_METHODS = _vocabulary(
+    ("password", "密码", "Password"),
+    ("wechat", "微信", "WeChat"),
 )
 
 # Default visit frequency by category, in days; a person in several categories follows the strictest.

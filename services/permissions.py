@@ -56,6 +56,19 @@ def ensure_can_manage_organisation(user: User | None) -> None:
         raise Forbidden("只有管理员可以管理账号、社工站、行政区划和走访周期", code="management_admin_only")
 
 
+def can_change_account_status(actor: User | None, user: User) -> bool:
+    """Deactivate or re-activate an account: admins (and the command line), never their own account (an admin
+    must not lock themselves out, nor end the session they act in)."""
+    return can_manage_organisation(actor) and (actor is None or actor.id != user.id)
+
+
+def ensure_can_change_account_status(actor: User | None, user: User) -> None:
+    """Refuse a deactivation or re-activation by anyone but an admin, or of the admin's own account."""
+    ensure_can_manage_organisation(actor)
+    if not can_change_account_status(actor, user):
+        raise Forbidden("不能停用或启用自己的账号", code="own_account_status")
+
+
 def can_export_full_ids(user: User | None) -> bool:
     """Export the registry with unmasked ID numbers (with a reason, audited): admins only."""
     return is_admin(user)

@@ -7,6 +7,7 @@ records each refusal here under the field's name, and refuses the input once, at
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import NamedTuple
 
 from services.errors import Invalid
@@ -29,7 +30,17 @@ class FieldError(NamedTuple):
     field: str
     code: str
     message: str
-    params: Mapping = {}  # never mutated: each refusal with parameters brings its own dict
+    # The names and numbers the refusal is about, for an edge that words the code itself (the admin).
+    params: Mapping = MappingProxyType({})
+
+
+class FieldsInvalid(Invalid):
+    """The Invalid that FieldErrors raises: `fields` as always, plus each FieldError with its code and params, so
+    the admin can word every problem in the page's language next to its field."""
+
+    def __init__(self, message: str, *, code: str | None, errors: list[FieldError], fields: dict):
+        super().__init__(message, code=code, fields=fields)
+        self.errors = tuple(errors)
 
 
 class FieldErrors:
@@ -42,8 +53,8 @@ class FieldErrors:
         self.errors: list[FieldError] = []
 
     def add(self, field: str, message: str, code: str = "invalid", params: Mapping | None = None) -> None:
-        """Refuse `field` with `message` (and, for wording it by code, the values it is about)."""
-        self.errors.append(FieldError(field, code, message, dict(params or {})))
+        """Refuse `field` with `message` (and the code and parameters an edge may word it by)."""
+        self.errors.append(FieldError(field, code, message, MappingProxyType(dict(params or {}))))
 
     def run(self, field: str, check: Callable, *args):
         """check(*args)'s result, or None with its FieldProblem recorded under `field`."""
@@ -70,4 +81,4 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         """Raise Invalid with every field error, if there is any."""
         if self.errors:
-            raise Invalid(self.message, code=self.code, fields=self.fields)
+            raise FieldsInvalid(self.message, code=self.code, errors=self.errors, fields=self.fields)

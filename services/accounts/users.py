@@ -1,5 +1,4 @@
-"""User accounts: creation, lookup, password changes, updates, deactivation.
-"""
+"""User accounts: creation, lookup, password changes, updates, deactivation and re-activation."""
 
 from __future__ import annotations
 
@@ -11,47 +10,59 @@ from models.enums import ROLES, Role
 from services.accounts.credentials import check_password_strength, hash_password, revoke_all_tokens
 from services.audit import record_audit
 from services.errors import Invalid, NotFound
-from services.permissions import ensure_can_manage_organisation
+from services.permissions import ensure_can_change_account_status, ensure_can_manage_organisation
 from services.registry.stations import stations_by_code
+from services.validation import FieldErrors
+
+MAX_USERNAME_LENGTH = 64
 
 
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise Invalid(f"未知角色 {role}", code="unknown_role", params={"role": role},
-                      fields={"role": ["unknown role"]})
+def _check_role(role: str, checker: FieldErrors) -> bool:
+    if role in ROLES:
+        return True
+    checker.add("role", f"未知角色 {role}", code="unknown_role", params={"role": role})
+    return False
 
 
-def _stations_for(role: str, codes: list[str]) -> list[Station]:
-    """The stations of the codes, in their order, checked against the role: a worker one, a supervisor some."""
+def _stations_for(role: str, codes: list[str], checker: FieldErrors) -> list[Station]:
+    """The stations of the codes, in their order, checked against the role (a worker one, a supervisor some);
+    each refusal is added to the checker."""
     found = stations_by_code(codes)
     for code in codes:
         if code not in found:
-            raise NotFound(f"社工站 {code} 不存在", code="unknown_station", params={"code": code})
-    stations = [found[code] for code in codes]
+            checker.add("station", f"社工站 {code} 不存在", code="unknown_station", params={"code": code})
+    stations = [found[code] for code in codes if code in found]
+    if len(stations) != len(codes):
+        return stations
     if role == Role.WORKER and len(stations) != 1:
-        raise Invalid("社工须属于一个社工站", code="worker_needs_one_station",
-                      fields={"station": ["a worker needs exactly one station"]})
+        checker.add("station", "社工须属于一个社工站", code="worker_needs_one_station")
     if role == Role.SUPERVISOR and not stations:
-        raise Invalid("督导员须至少督导一个社工站", code="supervisor_needs_stations",
-                      fields={"station": ["a supervisor needs stations"]})
+        checker.add("supervised_stations", "督导员须至少督导一个社工站", code="supervisor_needs_stations")
     return stations
 
 
 def create_user(username: str, role: str, password: str, *, display_name: str = "",
                 phone: str | None = None, station_codes: list[str] | None = None,
                 actor: User | None = None) -> User:
-    """Create an account; a worker belongs to exactly one station, a supervisor to one or more."""
+    """Create an account; a worker belongs to exactly one station, a supervisor to one or more.
+
+    Raises FieldsInvalid (code `user_invalid`) with every refused field at once, each with its own code.
+    """
     ensure_can_manage_organisation(actor)
     station_codes = station_codes or []
-    _check_role(role)
+    checker = FieldErrors("账号信息有误", code="user_invalid")
+    role_known = _check_role(role, checker)
     username = username.strip()
-    if not username or len(username) > 64:
-        raise Invalid("用户名无效", code="username_invalid", fields={"username": ["1-64 characters"]})
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Invalid(f"用户名 {username} 已存在", code="username_taken", params={"username": username},
-                      fields={"username": ["taken"]})
-    check_password_strength(password)
-    stations = _stations_for(role, station_codes)
+    if not username or len(username) > MAX_USERNAME_LENGTH:
+        checker.add("username", "用户名无效", code="username_invalid")
+    elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        checker.add("username", f"用户名 {username} 已存在", code="username_taken", params={"username": username})
+    try:
+        check_password_strength(password)
+    except Invalid as problem:
+        checker.add("password", problem.message, code=problem.code, params=problem.params)
+    stations = _stations_for(role, station_codes, checker) if role_known else []
+    checker.raise_if_any()
     user = User(username=username, role=role, display_name=display_name or username, phone=phone,
                 password_hash=hash_password(password), active=True)
     if role == Role.WORKER:
@@ -85,8 +96,8 @@ def set_password(user: User, password: str, *, actor: User | None = None) -> Non
 
 
 def deactivate_user(user: User, *, actor: User | None = None) -> None:
-    """Deactivate an account and revoke its API tokens at once."""
-    ensure_can_manage_organisation(actor)
+    """Deactivate an account and revoke its API tokens at once; nobody deactivates their own account."""
+    ensure_can_change_account_status(actor, user)
     user.active = False
     revoke_all_tokens(user)
     end_admin_sessions(user)
@@ -94,12 +105,24 @@ def deactivate_user(user: User, *, actor: User | None = None) -> None:
     db.session.commit()
 
 
+def reactivate_user(user: User, *, actor: User | None = None) -> None:
+    """Let a deactivated account log in again (password and WeChat; its old tokens stay revoked); audited."""
+    ensure_can_change_account_status(actor, user)
+    user.active = True
+    record_audit(actor, "user_reactivated", user)
+    db.session.commit()
+
+
 def update_user(user: User, *, display_name: str, phone: str | None, role: str, station_codes: list[str],
                 actor: User | None = None) -> User:
-    """Change an account's name, phone, role and stations, with the same station rules as create_user."""
+    """Change an account's name, phone, role and stations, with the same station rules as create_user.
+
+    Raises FieldsInvalid (code `user_invalid`) with every refused field at once, each with its own code.
+    """
     ensure_can_manage_organisation(actor)
-    _check_role(role)
-    stations = _stations_for(role, station_codes)
+    checker = FieldErrors("账号信息有误", code="user_invalid")
+    stations = _stations_for(role, station_codes, checker) if _check_role(role, checker) else []
+    checker.raise_if_any()
     before = {"role": user.role, "stations": _station_codes_of(user)}
     user.display_name = display_name.strip() or user.username
     user.phone = phone or None

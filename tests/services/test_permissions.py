@@ -12,6 +12,7 @@ from extensions import db
 from models import Beneficiary, User, Visit
 from services.errors import Forbidden, NotFound
 from services.permissions import (
+    can_change_account_status,
     can_edit_registry,
     can_export_full_ids,
     can_manage_organisation,
@@ -108,6 +109,9 @@ WHO_MAY_DO_WHAT = [
      {WORKER: False, SUPERVISOR: False, ADMIN: True}),
     ("read the audit log", lambda scene, user: can_read_audit_log(user),
      {WORKER: False, SUPERVISOR: False, ADMIN: True}),
+    # Part of "manage users": deactivate or re-activate another's account (own account: see the test below).
+    ("deactivate / re-activate an account", lambda scene, user: can_change_account_status(
+        user, scene["workers"][0]), {WORKER: False, SUPERVISOR: False, ADMIN: True}),
 ]
 
 
@@ -132,6 +136,12 @@ def test_nobody_reviews_a_visit_they_took_part_in(app):
         with pytest.raises(Forbidden) as refused:
             ensure_can_review(user, visit)
         assert refused.value.code == "self_review"
+
+
+def test_nobody_deactivates_or_reactivates_their_own_account(app):
+    admin, other_admin = make_admin(), make_admin()
+    assert can_change_account_status(admin, other_admin) and not can_change_account_status(admin, admin)
+    assert can_change_account_status(None, admin)  # the command line
 
 
 def test_the_command_line_may_manage_and_edit_the_registry(app):
