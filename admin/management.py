@@ -4,7 +4,6 @@ Admins manage everything; supervisors open the workers and beneficiaries of thei
 Every change goes through the same services the API and the CLI use; rows are scoped by services.permissions.
 """
 
-from datetime import datetime
 
 from flask import abort, flash, make_response, redirect, request
 from flask_admin import Admin, expose
@@ -13,7 +12,6 @@ from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipl
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
-from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from flask_babel import gettext, lazy_gettext, lazy_pgettext, ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -38,7 +36,6 @@ from admin.base import (
     acting_user,
     call_service,
     flash_service_error,
-    local_time_formatter,
     record_id_or_404,
     user_is_admin,
 )
@@ -459,8 +456,6 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         "categories": lambda _v, _c, person, _n: list_separator().join(
             enum_label(BENEFICIARY_CATEGORIES, code) for code in person.categories),
     }
-    # The page shows created/updated in local minutes, as lists do (Flask-Admin's details formatters would not).
-    column_type_formatters_detail = {**DETAIL_FORMATTERS, datetime: local_time_formatter}
     form = BeneficiaryForm
     details_template = "admin/beneficiary_details.html"
     edit_template = "admin/beneficiary_edit.html"
