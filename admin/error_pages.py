@@ -1,4 +1,5 @@
-"""The admin site's own error pages: 403, 404 and 500 (and 503) in the session's language, not Werkzeug's English.
+"""The admin site's own error pages (400, 403, 404, 405, 413, 429, 500, 503) in the session's language, not
+Werkzeug's English.
 
 They are error handlers of the admin's blueprints (every Flask-Admin view through SecureMixin.create_blueprint,
 and the login blueprint, which also answers any unknown URL under /admin), so they never reach /api/v1 (JSON
@@ -19,16 +20,26 @@ from services.errors import ServiceError
 from services.permissions import is_reviewer
 
 ERROR_TITLES = {
+    400: lazy_gettext("The request could not be handled"),
     403: lazy_gettext("Access denied"),
     404: lazy_gettext("Page not found"),
     500: lazy_gettext("Something went wrong"),
+    405: lazy_gettext("The request could not be handled"),
+    413: lazy_gettext("The upload is too large"),
+    429: lazy_gettext("Too many attempts"),
     503: lazy_gettext("Service temporarily unavailable"),
 }
 ERROR_EXPLANATIONS = {
+    # Mostly a form whose security token expired (the page was open for hours, or the user logged in again).
+    400: lazy_gettext("The page was open too long or the form was incomplete. Go back, reload the page and try "
+                      "again."),
     403: lazy_gettext("Your account may not open this page."),
     404: lazy_gettext("This page or record does not exist, or is not yours to see."),
     500: lazy_gettext("The server could not answer this request. The error has been logged; please try again "
                       "later."),
+    405: lazy_gettext("This address does not take this kind of request; go back and use the page's buttons."),
+    413: lazy_gettext("The file is larger than the site accepts; split it or make it smaller."),
+    429: lazy_gettext("Too many attempts in a short time; please wait a minute and try again."),
     503: lazy_gettext("The database cannot be reached at the moment; please try again in a minute."),
 }
 # A refused service call nobody caught (a 400, 409 or 422 outside a form) is shown with this title and its reason.
@@ -36,14 +47,15 @@ REFUSED_TITLE = lazy_gettext("The request was refused")
 
 
 def admin_error_page(error: Exception):
-    """The error handler of every admin blueprint: a page for 403, 404, 500 and 503 and for refused service calls.
-
-    Other HTTP errors (400 for a missing CSRF token, 405, 413, 429) keep Werkzeug's answer, as before.
-    """
+    """The error handler of every admin blueprint: a page for the HTTP errors a user meets and for refused
+    service calls; any other HTTP error (and every redirect) keeps Werkzeug's answer."""
     if isinstance(error, HTTPException):
         if error.code not in ERROR_TITLES:
             return error
-        return render_error_page(error.code)
+        page, status, headers = render_error_page(error.code)
+        # The error's own headers (a 405's Allow, a 429's Retry-After) still go out with the page.
+        kept = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return page, status, [*kept, *headers.items()]
     if isinstance(error, ServiceError):
         return render_error_page(error.status, service_error_text(error))
     if isinstance(error, DATABASE_UNAVAILABLE):

@@ -83,7 +83,9 @@ def test_anonymous_visitors_of_an_unknown_admin_url_are_sent_to_log_in(client):
 
 def test_a_post_only_url_still_answers_405_to_a_get(client, login_as):
     login_as(make_admin())
-    assert client.get("/admin/logout").status_code == 405
+    response = client.get("/admin/logout")
+    assert response.status_code == 405 and response.headers["Allow"]
+    assert "请求无法处理" in response.get_data(as_text=True)
     assert client.get("/admin/users").status_code in (301, 308)  # Flask-Admin's trailing-slash redirect
 
 
@@ -93,3 +95,14 @@ def test_the_api_keeps_its_json_errors(client):
         response = client.get(url, headers=headers)
         assert response.status_code == 404 and response.is_json
         assert response.get_json()["error"]["code"].endswith("not_found")
+
+
+@pytest.mark.parametrize(("locale", "words"), [("zh_Hans_CN", "重新加载"), ("en", "reload the page")])
+def test_an_expired_form_token_is_explained_in_the_page_language(client, login_as, csrf_from, locale, words):
+    login_as(make_admin())
+    _switch_to(client, csrf_from, locale)
+    response = client.post("/admin/review/action/", data={"action": "bulk_approve", "rowid": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert words in html and "/admin/logout" in html
+    assert "The CSRF token is missing" not in html
