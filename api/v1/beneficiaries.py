@@ -1,9 +1,10 @@
 """GET /beneficiaries: the people of the worker's station, searchable by name or pinyin initials, nearest first."""
 
 from flask import jsonify
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
+from marshmallow import EXCLUDE, ValidationError, fields, pre_dump
 
 from api.parsing import load_query
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema, PageSchema
 from api.v1.security import current_user, token_required
@@ -20,15 +21,15 @@ class LatLonField(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         parts = text.split(",")
         if len(parts) != 2:
-            raise ValidationError("expected lat,lon in WGS-84 degrees, e.g. 21.665,110.928")
+            raise ValidationError("须为 WGS-84 经纬度“纬度,经度”，如 21.665,110.928")
         try:
             latitude, longitude = float(parts[0]), float(parts[1])
         except ValueError as error:
-            raise ValidationError("lat and lon must be numbers") from error
+            raise ValidationError("纬度和经度须为数字") from error
         if not is_latitude(latitude):
-            raise ValidationError("lat must be between -90 and 90")
+            raise ValidationError("纬度须在 -90 到 90 之间")
         if not is_longitude(longitude):
-            raise ValidationError("lon must be between -180 and 180")
+            raise ValidationError("经度须在 -180 到 180 之间")
         return latitude, longitude
 
 
@@ -38,7 +39,7 @@ class BeneficiaryQuerySchema(PageQuerySchema):
     class Meta:
         unknown = EXCLUDE
 
-    q = fields.Str(load_default=None, validate=validate.Length(max=64),
+    q = fields.Str(load_default=None, validate=Length(max=64),
                    metadata={"description": "Part of the name, or the start of its pinyin initials (zxm)"})
     near = LatLonField(load_default=None, metadata={"description": "WGS-84 lat,lon: sort by distance from home",
                                                     "example": "21.665,110.928"})
@@ -47,21 +48,21 @@ class BeneficiaryQuerySchema(PageQuerySchema):
                        "most urgent first, or nearest first with `near`"})
 
 
-class LabelledCodeSchema(Schema):
+class LabelledCodeSchema(ApiSchema):
     """A vocabulary code with its Chinese label."""
 
     code = fields.Str()
     zh = fields.Str()
 
 
-class LastVisitSchema(Schema):
+class LastVisitSchema(ApiSchema):
     id = fields.Int()
     kind = fields.Str()
     started_at = fields.DateTime()
     status = fields.Str()
 
 
-class VisitScheduleSchema(Schema):
+class VisitScheduleSchema(ApiSchema):
     """Where a person stands against their required visit frequency; only approved visits count."""
 
     interval_days = fields.Int(metadata={"description": "Required interval: the strictest category, tightened by "
@@ -95,7 +96,7 @@ def _labelled(code: str | None, vocabulary) -> dict | None:
     return {"code": code, "zh": vocabulary[code]["zh"] if code in vocabulary else code}
 
 
-class BeneficiaryItemSchema(Schema):
+class BeneficiaryItemSchema(ApiSchema):
     """One person as the phone lists them; the ID number only ever masked."""
 
     id = fields.Int()

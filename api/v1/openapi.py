@@ -70,7 +70,7 @@ _EVERY_OPERATION_RESPONSES = {400: "BadRequest", 503: "ServiceUnavailable"}
 # inside the accepted visit window and validate against the live server.
 _RELATIVE_TIME = re.compile(r"^\{now(?P<sign>[+-])(?P<amount>\d+)(?P<unit>[mhd])\}$")
 _TIME_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["Must be greater than or equal to -90."]}}
+_ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["须在 -90 到 90 之间"]}}
 _ERROR_HEADERS = {
     "MethodNotAllowed": {"Allow": {"description": "The methods the path accepts", "schema": {"type": "string"}}},
     "TooManyRequests": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},

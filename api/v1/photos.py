@@ -1,10 +1,11 @@
 """POST /photos (one photo per request); GET /photos/<id> (display copy) and /photos/<id>/thumb, one view."""
 
 from flask import jsonify
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 from werkzeug.datastructures import FileStorage
 
 from api.parsing import load_files
+from api.schema import ApiSchema
 from api.v1.blueprint import bp
 from api.v1.schemas import PhotoSchema
 from api.v1.security import current_user, token_required
@@ -23,7 +24,7 @@ class UploadedFileField(fields.Field):
         return value
 
 
-class PhotoUploadSchema(Schema):
+class PhotoUploadSchema(ApiSchema):
     """The multipart body of an upload: one photo in the field `file`, as wx.uploadFile sends it."""
 
     file = UploadedFileField(required=True, error_messages={"required": "缺少照片文件（字段 file）"})

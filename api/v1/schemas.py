@@ -1,18 +1,19 @@
 """Schemas shared by several resources of the API."""
 
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import fields
 
+from api.schema import ApiSchema, Range
 from models import User
 
 
-class StationRefSchema(Schema):
+class StationRefSchema(ApiSchema):
     id = fields.Int()
     code = fields.Str()
     name = fields.Str()
 
 
-class UserSchema(Schema):
+class UserSchema(ApiSchema):
     """A user as the phone sees it."""
 
     id = fields.Int()
@@ -24,7 +25,7 @@ class UserSchema(Schema):
     supervised_stations = fields.List(fields.Nested(StationRefSchema))
 
 
-class TokenSchema(Schema):
+class TokenSchema(ApiSchema):
     """The answer of a login: a bearer token, when it expires, and who it is for."""
 
     token = fields.Str(required=True)
@@ -37,47 +38,47 @@ def dump_user(user: User) -> dict:
     return UserSchema().dump(user)
 
 
-class ErrorBodySchema(Schema):
+class ErrorBodySchema(ApiSchema):
     code = fields.Str(required=True)
     message = fields.Str(required=True)
     fields_ = fields.Dict(data_key="fields", keys=fields.Str(), values=fields.List(fields.Str()))
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(ApiSchema):
     """The one error shape of the API."""
 
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-class PageQuerySchema(Schema):
+class PageQuerySchema(ApiSchema):
     """Cursor pagination parameters shared by list endpoints."""
 
     cursor = fields.Str(load_default=None, metadata={
         "description": "next_cursor of the previous page, with the same filters and order; a damaged cursor, or "
                        "one made for another order, is refused with 422 and the error code `invalid_cursor`"})
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = fields.Int(load_default=50, validate=Range(min=1, max=200))
 
 
-class PageSchema(Schema):
+class PageSchema(ApiSchema):
     """One page of a keyset-paginated list; a subclass names its `items`."""
 
     next_cursor = fields.Str(allow_none=True, metadata={
         "description": "Pass back as `?cursor=` for the next page; null on the last page"})
 
 
-class NamedRefSchema(Schema):
+class NamedRefSchema(ApiSchema):
     """A reference to a record by id, with its name for display (a person, a station, a service point)."""
 
     id = fields.Int()
     name = fields.Str()
 
 
-class GpsSchema(Schema):
+class GpsSchema(ApiSchema):
     lat = fields.Float()
     lon = fields.Float()
 
 
-class PhotoSchema(Schema):
+class PhotoSchema(ApiSchema):
     """A photo as the phone sees it: facts read from it and the URLs of its served copies (never the original)."""
 
     id = fields.Int()

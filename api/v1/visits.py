@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 from flask import jsonify, url_for
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, fields, post_load
 
 from api.parsing import load_json, load_query
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import NamedRefSchema, PageQuerySchema, PageSchema, PhotoSchema
 from api.v1.security import current_user, token_required
@@ -32,7 +33,7 @@ def _enum(vocabulary, description: str | None = None) -> dict:
     return metadata
 
 
-class _ForwardCompatibleSchema(Schema):
+class _ForwardCompatibleSchema(ApiSchema):
     class Meta:
         # Unknown fields are ignored, not refused: a phone updated before the server would otherwise
         # have its queued offline check-ins refused forever. They never reach the database.
@@ -109,7 +110,7 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
 class VisitResubmitSchema(VisitUpdateSchema):
     """A returned visit sent back (PUT): the whole body again, and the worker's answer to the reviewer."""
 
-    reply = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+    reply = fields.Str(load_default=None, allow_none=True, validate=Length(max=2000),
                        metadata={"description": "The worker's reply to the return comment, shown to the reviewer"})
 
     @post_load
@@ -146,14 +147,14 @@ class VisitListQuerySchema(PageQuerySchema):
                                                                   "(URL-encode the + of an offset, or use Z)"})
 
 
-class WarningSchema(Schema):
+class WarningSchema(ApiSchema):
     code = fields.Str()
     severity = fields.Int()
     message = fields.Str()
     evidence = fields.Dict()
 
 
-class ReviewSchema(Schema):
+class ReviewSchema(ApiSchema):
     reviewer = fields.Str()
     reviewed_at = fields.DateTime()
     comment = fields.Str(allow_none=True)
@@ -180,7 +181,7 @@ def _review(visit) -> dict | None:
                                 "comment": visit.review_comment})
 
 
-class VisitSchema(Schema):
+class VisitSchema(ApiSchema):
     """A visit as its worker sees it: what was sent, the WGS-84 point, warnings, photos and the last review."""
 
     id = fields.Int()

@@ -1,28 +1,29 @@
 """POST /auth/wechat, POST /auth/wechat/bind: WeChat mini-program login."""
 
 from flask import jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import fields
 
 from api.parsing import load_json
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import ErrorBodySchema, TokenSchema
 from services.accounts.credentials import IssuedLogin
 from services.accounts.wechat import WechatUnbound, bind_wechat, login_with_wechat
 
 
-class WechatLoginSchema(Schema):
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=128),
+class WechatLoginSchema(ApiSchema):
+    code = fields.Str(required=True, validate=Length(min=1, max=128),
                       metadata={"description": "The code from wx.login()"})
 
 
-class WechatBindSchema(Schema):
-    ticket = fields.Str(required=True, validate=validate.Length(min=1, max=1024),
+class WechatBindSchema(ApiSchema):
+    ticket = fields.Str(required=True, validate=Length(min=1, max=1024),
                         metadata={"description": "bind_ticket from the 403 wechat_unbound answer"})
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
+    username = fields.Str(required=True, validate=Length(min=1, max=64))
+    password = fields.Str(required=True, validate=Length(min=1, max=256))
 
 
-class WechatUnboundSchema(Schema):
+class WechatUnboundSchema(ApiSchema):
     """The 403 of an openid bound to no account: the error, and the ticket to bind it with a password."""
 
     error = fields.Nested(ErrorBodySchema, required=True)
