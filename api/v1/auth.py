@@ -12,8 +12,8 @@ from services.accounts.credentials import log_in, revoke_token
 
 
 class LoginSchema(ApiSchema):
-    username = fields.Str(required=True, validate=Length(min=1, max=64))
-    password = fields.Str(required=True, validate=Length(min=1, max=256))
+    username = fields.Str(required=True, validate=Length(min=1, max=64), metadata={"example": "liming"})
+    password = fields.Str(required=True, validate=Length(min=1, max=256), metadata={"example": "correct-horse-42"})
 
 
 @bp.post("/auth/login")
@@ -31,7 +31,6 @@ def login():
         content:
           application/json:
             schema: LoginSchema
-            example: {username: liming, password: correct-horse-42}
       responses:
         200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}

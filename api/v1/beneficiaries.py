@@ -56,26 +56,28 @@ class LabelledCodeSchema(ApiSchema):
 
 
 class LastVisitSchema(ApiSchema):
-    id = fields.Int()
-    kind = fields.Str()
-    started_at = fields.DateTime()
-    status = fields.Str()
+    id = fields.Int(metadata={"example": 901})
+    kind = fields.Str(metadata={"example": "home_visit"})
+    started_at = fields.DateTime(metadata={"example": "2025-05-02T09:30:00+00:00"})
+    status = fields.Str(metadata={"example": "submitted"})
 
 
 class VisitScheduleSchema(ApiSchema):
     """Where a person stands against their required visit frequency; only approved visits count."""
 
     interval_days = fields.Int(metadata={"description": "Required interval: the strictest category, tightened by "
-                                                        "the risk tier"})
+                                                        "the risk tier", "example": 30})
     last_approved_visit_at = fields.DateTime(allow_none=True, metadata={
-        "description": "Start of the latest approved home visit, case service or care call; null if none"})
+        "description": "Start of the latest approved home visit, case service or care call; null if none",
+        "example": "2025-03-28T02:10:00+00:00"})
     next_due_on = fields.Date(metadata={
         "description": "Local date the next visit is due: the last approved visit's date + interval, or the "
-                       "registration date when never visited"})
+                       "registration date when never visited", "example": "2025-04-27"})
     days_overdue = fields.Int(metadata={
-        "description": "Today minus next_due_on: positive when overdue, 0 when due today, negative when not yet due"})
+        "description": "Today minus next_due_on: positive when overdue, 0 when due today, negative when not yet due",
+        "example": 8})
     pending_review = fields.Bool(metadata={
-        "description": "A visit awaits review; it resets the schedule only once approved"})
+        "description": "A visit awaits review; it resets the schedule only once approved", "example": True})
 
 
 def _schedule(status: DueStatus | None) -> dict | None:
@@ -99,20 +101,24 @@ def _labelled(code: str | None, vocabulary) -> dict | None:
 class BeneficiaryItemSchema(ApiSchema):
     """One person as the phone lists them; the ID number only ever masked."""
 
-    id = fields.Int()
-    name = fields.Str()
-    gender = fields.Nested(LabelledCodeSchema, allow_none=True)
-    birth_year = fields.Int(allow_none=True)
-    age = fields.Int(allow_none=True)
-    categories = fields.List(fields.Nested(LabelledCodeSchema))
-    risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True)
-    station = fields.Nested(NamedRefSchema)
-    service_point = fields.Nested(NamedRefSchema, allow_none=True)
-    address = fields.Str()
-    home = fields.Nested(GpsSchema, allow_none=True)
-    phone = fields.Str(allow_none=True)
-    id_number_masked = fields.Str()
-    distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near"})
+    id = fields.Int(metadata={"example": 17})
+    name = fields.Str(metadata={"example": "张小明"})
+    gender = fields.Nested(LabelledCodeSchema, allow_none=True, metadata={"example": {"code": "male", "zh": "男"}})
+    birth_year = fields.Int(allow_none=True, metadata={"example": 1948})
+    age = fields.Int(allow_none=True, metadata={"example": 77})
+    categories = fields.List(fields.Nested(LabelledCodeSchema), metadata={
+        "example": [{"code": "elderly_alone", "zh": "独居老人"}, {"code": "tekun", "zh": "特困"}]})
+    risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True,
+                              metadata={"example": {"code": "key", "zh": "重点（每月）"}})
+    station = fields.Nested(NamedRefSchema, metadata={"example": {"id": 3, "name": "高州市石鼓镇社工站"}})
+    service_point = fields.Nested(NamedRefSchema, allow_none=True,
+                                  metadata={"example": {"id": 12, "name": "石鼓村服务点"}})
+    address = fields.Str(metadata={"example": "石鼓村三队12号"})
+    home = fields.Nested(GpsSchema, allow_none=True, metadata={"example": {"lat": 21.665, "lon": 110.928}})
+    phone = fields.Str(allow_none=True, metadata={"example": "13800000000"})
+    id_number_masked = fields.Str(metadata={"example": "440902********1234"})
+    distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near",
+                                                         "example": 182.4})
     last_visit = fields.Nested(LastVisitSchema, allow_none=True)
     schedule = fields.Nested(VisitScheduleSchema, allow_none=True)
 
@@ -171,30 +177,6 @@ def list_beneficiaries():
           content:
             application/json:
               schema: BeneficiaryPageSchema
-              example:
-                items:
-                  - id: 17
-                    name: 张小明
-                    gender: {code: male, zh: 男}
-                    birth_year: 1948
-                    age: 77
-                    categories: [{code: elderly_alone, zh: 独居老人}, {code: tekun, zh: 特困}]
-                    risk_tier: {code: key, zh: 重点（每月）}
-                    station: {id: 3, name: 高州市石鼓镇社工站}
-                    service_point: {id: 12, name: 石鼓村服务点}
-                    address: 石鼓村三队12号
-                    home: {lat: 21.665, lon: 110.928}
-                    phone: "13800000000"
-                    id_number_masked: 440902********1234
-                    distance_m: 182.4
-                    last_visit: {id: 901, kind: home_visit, started_at: "2025-05-02T09:30:00+00:00", status: submitted}
-                    schedule:
-                      interval_days: 30
-                      last_approved_visit_at: "2025-03-28T02:10:00+00:00"
-                      next_due_on: "2025-04-27"
-                      days_overdue: 8
-                      pending_review: true
-                next_cursor: eyJvcmRlciI6Im5lYXIiLCJrZXkiOlswLDAuMDAxLDE3XX0
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """

@@ -53,14 +53,9 @@ def upload_photo():
           content:
             application/json:
               schema: PhotoSchema
-              example: &photo {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
-                               mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
-                               taken_at: '2024-05-06T09:41:12+08:00', gps: {lat: 21.6653, lon: 110.9281},
-                               camera_make: HUAWEI, camera_model: ELS-AN00, visit_id: null,
-                               url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
         200:
           description: The same bytes were uploaded before by this user; that photo is returned
-          content: {application/json: {schema: PhotoSchema, example: *photo}}
+          content: {application/json: {schema: PhotoSchema}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         413: {$ref: '#/components/responses/PayloadTooLarge'}
