@@ -58,6 +58,31 @@
     return name === "INPUT" || name === "TEXTAREA" || name === "SELECT" || (target && target.isContentEditable);
   }
 
+  // A record with a warning (or worse) is approved from the keyboard only when A is pressed twice within a few
+  // seconds: the first press names the risk, so a stray key cannot pass a warned record unseen.
+  var armedButton = null;
+  var disarmTimer = null;
+  var CONFIRM_WINDOW_MS = 4000;
+
+  function needsSecondKey(button) {
+    var prompt = button.getAttribute("data-confirm-key");
+    if (!prompt || armedButton === button) { return false; }
+    var hint = document.getElementById("review-confirm-hint");
+    armedButton = button;
+    button.classList.add("review-armed");
+    if (hint) {
+      hint.textContent = prompt;
+      hint.hidden = false;
+    }
+    window.clearTimeout(disarmTimer);
+    disarmTimer = window.setTimeout(function () {
+      armedButton = null;
+      button.classList.remove("review-armed");
+      if (hint) { hint.hidden = true; }
+    }, CONFIRM_WINDOW_MS);
+    return true;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
     var key = event.key.toLowerCase();
@@ -73,6 +98,7 @@
     var button = form.querySelector('button[data-shortcut="' + key + '"]');
     if (button) {
       event.preventDefault();
+      if (needsSecondKey(button)) { return; }
       submitWith(button);
     }
   });

@@ -29,7 +29,7 @@ from tests.factories import (
 
 SUPERVISOR_USERNAME = "sup_zhaoyan"
 HOME = (21.6650, 110.9280)
-PEOPLE = ("王芳", "陈桂兰", "李秀英", "张小明", "黄伯", "林阿婆", "吴大爷", "梁婆婆")
+PEOPLE = ("王芳", "陈桂兰", "李秀英", "张小明", "黄伯", "林阿婆", "吴大爷", "梁婆婆", "周奶奶")
 
 
 def doorway_photo(seed: int, *, quality: int = 90, size=(960, 720)) -> bytes:
@@ -99,6 +99,11 @@ def seed_review_scene() -> dict:
                       photo_ids=[_photo(chen_jing, 42).id, _photo(chen_jing, 43).id],
                       notes="屋顶漏水，已联系村委维修；厨房照片已补拍")
     resubmit_visit(chen_jing, returned.id, body, reply="已补拍厨房照片")
+    # Checked in 5 km from 周奶奶's registered address, with an honest photo: one serious warning.
+    far = make_visit(chen_jing, people[8], started_at=now - timedelta(hours=7),
+                     location=LocationInput(latitude=people[8].home_latitude + 0.045,
+                                            longitude=people[8].home_longitude, accuracy=15.0, coord_type="wgs84"),
+                     photo_ids=[_photo(chen_jing, 51).id], received_at=now - timedelta(hours=6, minutes=30))
     # Clean records for bulk approval.
     clean = [make_visit(worker, person, started_at=now - timedelta(hours=8 + index), location=at_home(person),
                         photo_ids=[_photo(worker, 100 + index).id], received_at=now - timedelta(hours=6 + index))
@@ -109,8 +114,10 @@ def seed_review_scene() -> dict:
         "far_and_reused": far_and_reused.id,
         "earlier": earlier.id,
         "short": short.id,
+        "far": far.id,
         "resubmitted": returned.id,
         "clean": [visit.id for visit in clean],
         "warning_codes": {far_and_reused.id: sorted(warning.code for warning in far_and_reused.warnings),
-                          short.id: sorted(warning.code for warning in short.warnings)},
+                          short.id: sorted(warning.code for warning in short.warnings),
+                          far.id: sorted(warning.code for warning in far.warnings)},
     }

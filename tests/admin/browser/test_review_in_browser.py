@@ -98,6 +98,22 @@ def test_approve_with_the_keyboard_lands_on_the_next_record(desktop, live_server
     assert _console_problems(desktop) == []
 
 
+def test_a_warned_record_needs_a_second_key_to_approve(desktop, live_server, scene):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    assert "far_from_home" in scene["warning_codes"][scene["far"]]
+    desktop.get(f"{live_server}/admin/review/visit/{scene['far']}")
+    ActionChains(desktop).send_keys("a").perform()
+    hint = desktop.find_element(*_by("#review-confirm-hint"))
+    _wait(desktop, lambda d: hint.is_displayed())
+    assert "再按 A" in hint.text
+    assert f"/visit/{scene['far']}" in desktop.current_url
+    ActionChains(desktop).send_keys("a").perform()
+    _wait(desktop, lambda d: f"/visit/{scene['far']}" not in d.current_url)
+    assert f"走访记录 #{scene['far']} 已通过" in _flash(desktop)
+    assert _console_problems(desktop) == []
+
+
 def test_return_with_a_comment(desktop, live_server, scene):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
