@@ -57,7 +57,8 @@ def server_process(command: Sequence[str], log_path: Path, *, env: Mapping[str, 
     `{port}` in the command's arguments or the environment's values becomes the port. `{fd}` becomes the file
     descriptor of a socket already listening on it (gunicorn's `--bind fd://{fd}`): the server takes over the
     socket, so no other process can take the port in between. Ready means `ready_path` answers 200 over HTTP, or,
-    with `ready_path=None`, that the port accepts connections. The output goes to `log_path` (appended); its tail
+    with `ready_path=None`, that the port accepts connections (only for a server that binds `{port}` itself: a
+    handed-over socket accepts connections before the server runs). The output goes to `log_path` (appended); its tail
     is in the error when the server exits early or never answers. At the end the server gets SIGTERM, then SIGKILL
     after `stop_seconds`, and is waited for.
     """
