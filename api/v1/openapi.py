@@ -5,7 +5,7 @@ Every view of the api_v1 blueprint documents itself: a summary line, `---`, then
 Examples live with the schemas, as `metadata={"example": …}` on their fields: a request body or response that names
 a schema and gives no example of its own gets one composed from its fields (nested schemas included), so one
 example of a visit serves every operation that answers with one. A docstring still gives its own where an
-operation's example says something the schema's cannot (an error body, a whole document).
+operation's example says something the schema's cannot (an error body, a sample of /meta's vocabularies).
 
 Why not apispec-webframeworks' FlaskPlugin: it finds a view's URL by looking the function up in the app and takes
 the first rule of that endpoint, assuming one rule per view, while the photo-variant view serves two URLs under
