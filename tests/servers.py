@@ -83,8 +83,6 @@ def server_process(command: Sequence[str], log_path: Path, *, env: Mapping[str, 
             [fill(part) for part in command], cwd=REPO_ROOT,
             env={**os.environ, **{name: fill(value) for name, value in (env or {}).items()}},
             pass_fds=(listener.fileno(),) if hands_over_socket else (), stdout=log, stderr=subprocess.STDOUT,
-            # Its own session: a Ctrl-C meant for pytest does not reach the server before pytest stops it.
-            start_new_session=True,
         )
     listener.close()  # the server holds its own copy
     try:
