@@ -6,6 +6,8 @@ services.roster_xlsx and renders the result; scoping, masking, auditing and ever
 
 from __future__ import annotations
 
+import json
+
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_admin import Admin, expose
 from flask_babel import gettext, lazy_gettext, pgettext
@@ -15,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 
 from admin.base import CsrfForm, SecureView, acting_user, flash_service_error
 from admin.i18n import list_separator
+from admin.messages import roster_field_label, roster_problem_text, roster_value_text
 from admin.review import QueueQuerySchema
 from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_STATUSES
 from services.errors import NotFound, ServiceError
@@ -83,13 +86,33 @@ class RosterUploadSchema(Schema):
             raise ValidationError(gettext("Choose a roster file (.xlsx or .csv)"), field_name="file")
 
 
+class _ServicePointKey(fields.Field):
+    """A ticked new village: the JSON pair [station code, village name] the check step put in its checkbox."""
+
+    def _deserialize(self, value, _attr, _data, **_kwargs):
+        try:
+            short = isinstance(value, str) and len(value) <= MAX_SERVICE_POINT_KEY_LENGTH
+            pair = json.loads(value) if short else None
+        except ValueError:
+            pair = None
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+            raise ValidationError(gettext("Not a valid service point."))
+        return pair[0], pair[1]
+
+
+MAX_SERVICE_POINT_KEY_LENGTH = 256
+MAX_CONFIRMED_SERVICE_POINTS = 10_000
+
+
 class RosterCommitSchema(Schema):
-    """The token of the staged, already checked roster."""
+    """The token of the staged, already checked roster, and the new villages ticked to be created."""
 
     class Meta:
         unknown = EXCLUDE
 
     token = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    service_points = fields.List(_ServicePointKey(), load_default=list,
+                                 validate=validate.Length(max=MAX_CONFIRMED_SERVICE_POINTS))
 
 
 def _download(export) -> Response:
@@ -146,14 +169,21 @@ class ExportsView(SecureView):
 
 
 class RosterImportView(SecureView):
-    """Roster import: upload → dry-run report of every bad row → confirm → all rows written, or none."""
+    """Roster import: upload → dry run (every bad row; new villages to confirm; what changes per person) →
+    confirm → all rows written, or none."""
 
     allowed_roles = ADMIN_ROLES
+
+    def _page(self, report=None, token=None, status: int = 200, **context):
+        """The page; the report's problems, changes and new villages worded in the page's language."""
+        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=token,
+                           problems=self._worded_problems(report), changes=self._worded_changes(report),
+                           **context), status
 
     @expose("/")
     def index(self):
         """The upload form."""
-        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None, token=None)
+        return self._page()
 
     @expose("/check", methods=("POST",))
     def check(self):
@@ -163,20 +193,21 @@ class RosterImportView(SecureView):
             report, token = check_roster_upload(upload.read(), current_user)
         except ValidationError as error:
             flash(_messages(error), "error")
-            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None, token=None), 400
+            return self._page(status=400)
         except ServiceError as error:
             flash_service_error(error)
-            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=None,
-                               token=None), error.status
-        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=token,
-                           filename=upload.filename), 200 if report.ok else 422
+            return self._page(status=error.status)
+        return self._page(report, token, 200 if report.ok else 422, filename=upload.filename, confirmed=set())
 
     @expose("/commit", methods=("POST",))
     def commit(self):
-        """Write the checked file (checked again; nothing is written if it has become bad meanwhile)."""
+        """Write the checked file (checked again; nothing is written if it has become bad meanwhile, or if a
+        village it would create is not ticked)."""
         try:
-            token = RosterCommitSchema().load(request.form)["token"]
-            report = commit_roster_upload(token, current_user)
+            sent = RosterCommitSchema().load({"token": request.form.get("token"),
+                                              "service_points": request.form.getlist("service_point")})
+            confirmed = set(sent["service_points"])
+            report = commit_roster_upload(sent["token"], current_user, confirmed)
         except (ValidationError, NotFound):
             flash(gettext("The file to import is gone or has expired; please upload it again."), "error")
             return redirect(url_for(".index"))
@@ -184,11 +215,32 @@ class RosterImportView(SecureView):
             flash_service_error(error)
             return redirect(url_for(".index"))
         if not report.ok:
-            return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None), 422
+            return self._page(report, status=422)
+        if report.refused:
+            names = list_separator().join(point.village for point in report.unconfirmed_service_points)
+            flash(gettext("Nothing was imported: tick each new service point to create it, or correct the "
+                          "village in the file and upload it again (not ticked: %(names)s).", names=names), "error")
+            return self._page(report, sent["token"], 422, confirmed=confirmed)
         flash(gettext("Imported: %(created)d added, %(updated)d updated, %(unchanged)d unchanged.",
                       created=report.created, updated=report.updated, unchanged=report.unchanged), "success")
-        return self.render("admin/exports/roster_import.html", form=CsrfForm(), report=report, token=None,
-                           committed=True)
+        return self._page(report, committed=True)
+
+    @staticmethod
+    def _worded_problems(report) -> list[dict]:
+        if report is None:
+            return []
+        return [{"line": problem.line, "column": problem.column, "code": problem.code,
+                 "text": roster_problem_text(problem)} for problem in report.errors]
+
+    @staticmethod
+    def _worded_changes(report) -> list[dict]:
+        if report is None:
+            return []
+        return [{"line": person.line, "name": person.name, "id_number": person.id_number_masked,
+                 "fields": [{"field": change.field, "label": roster_field_label(change.field),
+                             "old": roster_value_text(change.field, change.old),
+                             "new": roster_value_text(change.field, change.new)} for change in person.changes]}
+                for person in report.changes]
 
 
 def add_export_views(admin: Admin) -> None:

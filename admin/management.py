@@ -4,14 +4,16 @@ Admins manage everything; supervisors open the workers and beneficiaries of thei
 Every change goes through the same services the API and the CLI use; rows are scoped by services.permissions.
 """
 
-import re
+from datetime import datetime
 
 from flask import abort, flash, make_response, redirect, request
 from flask_admin import Admin, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, FilterEqual
+from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
+from flask_admin.model.typefmt import DETAIL_FORMATTERS
 from flask_babel import gettext, lazy_gettext, lazy_pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -27,6 +29,7 @@ from admin.base import (
     acting_user,
     call_service,
     flash_service_error,
+    local_time_formatter,
     record_id_or_404,
     user_is_admin,
 )
@@ -44,10 +47,12 @@ from models.enums import (
     Role,
 )
 from services.accounts.users import create_user, deactivate_user, set_password, update_user
-from services.errors import NotFound, ServiceError
+from services.errors import Invalid, NotFound, ServiceError
 from services.geo import LATITUDE_RANGE, LONGITUDE_RANGE
 from services.permissions import MAX_REVEAL_REASON_LENGTH, can_read_audit_log, scope_beneficiaries, scope_users
 from services.registry.people import UNCHANGED, BeneficiaryChanges, reveal_id_number, save_beneficiary
+from services.registry.profile import beneficiary_profile
+from services.registry.search import id_number_condition
 from services.registry.stations import add_station, save_region, save_service_point, update_station
 
 MANAGEMENT = lazy_gettext("Management")
@@ -359,9 +364,6 @@ def _beneficiary_changes(form: BeneficiaryForm) -> BeneficiaryChanges:
     )
 
 
-FULL_ID_NUMBER = re.compile(r"\d{17}[\dX]")
-
-
 class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
     """The registry: admins edit, supervisors read their stations'; ID numbers masked unless revealed (audited)."""
 
@@ -393,6 +395,8 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
         "categories": lambda _v, _c, person, _n: list_separator().join(
             enum_label(BENEFICIARY_CATEGORIES, code) for code in person.categories),
     }
+    # The page shows created/updated in local minutes, as lists do (Flask-Admin's details formatters would not).
+    column_type_formatters_detail = {**DETAIL_FORMATTERS, datetime: local_time_formatter}
     form = BeneficiaryForm
     details_template = "admin/beneficiary_details.html"
     edit_template = "admin/beneficiary_edit.html"
@@ -405,13 +409,33 @@ class BeneficiaryView(ScopedQueryMixin, AdminEditsModelView):
                              selectinload(Beneficiary.category_rows))
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        # A full ID number is found by its keyed HMAC (the number itself is only stored encrypted).
-        term = search.strip().upper()
-        if FULL_ID_NUMBER.fullmatch(term):
-            same_number = Beneficiary.id_number == term
+        # A full ID number or its last 4–6 characters is found by a keyed HMAC (services.registry.search's rule,
+        # the phone API's too); any other term searches names and initials as Flask-Admin does.
+        same_number = id_number_condition(search)
+        if same_number is not None:
             return (query.filter(same_number), count_query.filter(same_number) if count_query is not None else None,
                     joins, count_joins)
         return super()._apply_search(query, count_query, joins, count_joins, search)
+
+    def search_placeholder(self):
+        return gettext("Name, pinyin initials, ID number or its last 4–6 characters")
+
+    @expose("/details/")
+    def details_view(self):
+        """The person's page: their fields, schedule and visit history (services.registry.profile), latest first.
+
+        `visits_after` is the cursor of an older page of the history. Outside the user's stations: 404.
+        """
+        try:
+            profile = beneficiary_profile(acting_user(), record_id_or_404(request.args.get("id")),
+                                          cursor=request.args.get("visits_after") or None)
+        except NotFound:
+            abort(404)
+        except Invalid:
+            abort(400)
+        return self.render(self.details_template, model=profile.beneficiary, profile=profile,
+                           details_columns=self._details_columns, get_value=self.get_detail_value,
+                           return_url=get_redirect_target() or self.get_url(".index_view"))
 
     @property
     def column_extra_row_actions(self):

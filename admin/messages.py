@@ -5,8 +5,10 @@ msgids translated by the catalogs under translations/. A code the admin does not
 sentence per HTTP status, never to the service's Chinese message (which is the phone API's).
 """
 
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext, lazy_pgettext
 
+from admin.i18n import enum_label, list_separator
+from models.enums import BENEFICIARY_CATEGORIES, GENDERS, RISK_TIERS
 from services.errors import ServiceError
 
 SERVICE_ERROR_MESSAGES = {
@@ -90,3 +92,103 @@ def _field_details(fields: dict) -> str:
     if str(get_locale() or "").startswith("zh"):
         return "; ".join(f"{field}: {', '.join(map(str, problems))}" for field, problems in fields.items())
     return ", ".join(fields)
+
+
+# --- roster import: the rows' problems and the check step's changes (services.registry.bulk_import) -------------
+
+# A row problem's words by its code; where one code has several causes, by (code, params["kind"]).
+ROSTER_PROBLEM_MESSAGES = {
+    "missing": lazy_gettext("This cell may not be empty."),
+    "too_long": lazy_gettext("At most %(limit)d characters."),
+    "id_number_mangled": lazy_gettext(
+        "Excel turned the ID number into scientific notation; format the column as text and export again."),
+    "id_number_length": lazy_gettext("An ID number has 18 characters (this one has %(length)d)."),
+    "id_number_format": lazy_gettext("An ID number is made of digits; only the last may be X."),
+    "id_number_checksum": lazy_gettext("The ID number's check digit is wrong."),
+    "id_number_birth_date": lazy_gettext("The birth date inside the ID number is not a valid date."),
+    "id_number_numeric": lazy_gettext(
+        "The ID number “%(value)s” is stored as a number (Excel keeps only 15 significant digits, so the last "
+        "ones may have turned into 0); format the column as text and enter it again."),
+    "duplicate_in_file": lazy_gettext("The same ID number is already on row %(first_line)d."),
+    "gender": lazy_gettext("Gender “%(value)s” is not valid; write 男 or 女."),
+    "date": lazy_gettext("Date “%(value)s” is not valid; write it like 1950-03-01."),
+    "unknown_category": lazy_gettext("Unknown category: %(values)s."),
+    "risk_tier": lazy_gettext("Risk tier “%(value)s” is not valid; write 高风险, 重点 or 一般."),
+    "coordinate": lazy_gettext("“%(value)s” is not a number."),
+    "coordinate_pair": lazy_gettext("Give both latitude and longitude, or neither."),
+    "coordinate_range": lazy_gettext(
+        "The coordinates %(lat)s, %(lon)s are out of range (latitude ±90, longitude ±180)."),
+    "phone": lazy_gettext("The phone number “%(value)s” is not valid."),
+    "unknown_station": lazy_gettext("Unknown station “%(value)s” (write a station's name or code)."),
+    "missing_station": lazy_gettext("%(column)s may not be empty."),
+    "ambiguous_station": lazy_gettext(
+        "Several stations are called “%(value)s” (codes %(codes)s); write the station's code instead."),
+    "formula": lazy_gettext("The row contains a formula; copy it and paste it as values before importing."),
+    "cell_too_long": lazy_gettext("A cell holds more than %(limit)d characters."),
+    "too_many_rows": lazy_gettext("At most %(limit)d rows can be imported at once; split the file."),
+    "header": lazy_gettext("The header lacks the columns %(missing)s."),
+    ("header", "not_found"): lazy_gettext(
+        "No header in the first %(rows)d rows (it should have columns such as %(expected)s)."),
+    ("header", "empty"): lazy_gettext("The file is empty."),
+    "xlsx_format": lazy_gettext("The file is not a valid Excel (.xlsx) workbook."),
+    "xls_format": lazy_gettext("Old .xls files are not supported; save the file as .xlsx in Excel."),
+    ("too_large", "unpacked"): lazy_gettext("The workbook unpacks to too much; split the file."),
+    ("too_large", "text"): lazy_gettext("The workbook holds too much text; split the file."),
+    "zip_bomb": lazy_gettext("The workbook's compression ratio is abnormal (a suspected zip bomb); refused."),
+    "external_link": lazy_gettext(
+        "The workbook links to other files; break the links, keep only the values and import it again."),
+    ("encoding", "utf16"): lazy_gettext("The file is UTF-16; save it as “CSV UTF-8” or as a GB18030 CSV."),
+    "encoding": lazy_gettext(
+        "The row has characters that cannot be read as %(encoding)s; save the file as UTF-8 or GB18030."),
+    "too_many_fields": lazy_gettext(
+        "The row has %(fields)d fields but the header %(columns)d columns (put commas inside an address in "
+        "quotes)."),
+    "csv_format": lazy_gettext("The CSV format is broken: %(detail)s"),
+}
+ROSTER_PROBLEM_DEFAULT = lazy_gettext("This value is not valid.")
+
+# The fields the check step shows changing, as the registry's pages name them.
+ROSTER_FIELD_LABELS = {
+    "name": lazy_pgettext("person", "Name"),
+    "gender": lazy_gettext("Gender"),
+    "birth_date": lazy_gettext("Birth date"),
+    "categories": lazy_gettext("Categories"),
+    "risk_tier": lazy_gettext("Risk tier"),
+    "station": lazy_gettext("Station"),
+    "service_point": lazy_gettext("Village / community"),
+    "address": lazy_gettext("Address"),
+    "home_location": lazy_gettext("Home location"),
+    "phone": lazy_gettext("Phone"),
+}
+
+
+def roster_problem_text(problem) -> str:
+    """A roster row's problem (bulk_import.RowProblem) as one sentence in the page's language, by its code."""
+    params = {key: list_separator().join(map(str, value)) if isinstance(value, list | tuple) else value
+              for key, value in problem.params.items()}
+    template = (ROSTER_PROBLEM_MESSAGES.get((problem.code, params.get("kind")))
+                or ROSTER_PROBLEM_MESSAGES.get(problem.code, ROSTER_PROBLEM_DEFAULT))
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):  # a code raised without the parameters its sentence names
+        return str(ROSTER_PROBLEM_DEFAULT)
+
+
+def roster_value_text(field: str, value) -> str:
+    """A stored value of a person, as the check step shows it: labels for codes, '—' for nothing."""
+    if value is None or value == "" or value == ():
+        return "—"
+    if field == "categories":
+        return list_separator().join(enum_label(BENEFICIARY_CATEGORIES, code) for code in value)
+    if field == "gender":
+        return enum_label(GENDERS, value)
+    if field == "risk_tier":
+        return enum_label(RISK_TIERS, value)
+    if field == "home_location":
+        return f"{value[0]:.6f}, {value[1]:.6f}"
+    return str(value)
+
+
+def roster_field_label(field: str) -> str:
+    """The name of a person's field in the page's language."""
+    return str(ROSTER_FIELD_LABELS.get(field, field))

@@ -34,6 +34,8 @@ from services.visits.review import (
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 QUEUE_PAGE_SIZE = 50
+# The queue's status filter value for "every status" (a blank status is the default, pending review).
+ANY_STATUS = "any"
 MAX_COMMENT_LENGTH = 2000
 REVIEW_ACTION_DONE = {
     "approve": lazy_gettext("Visit record #%(id)d approved"),
@@ -67,9 +69,11 @@ class QueueQuerySchema(Schema):
     station = fields.Integer(validate=validate.Range(min=1))
     worker = fields.Integer(validate=validate.Range(min=1))
     kind = fields.String(validate=validate.OneOf(list(VISIT_KINDS)))
-    status = fields.String(validate=validate.OneOf(list(VISIT_STATUSES)), load_default=DEFAULT_QUEUE_STATUS)
+    # ANY_STATUS lists every status (the dashboard's "submitted today" counts visits in any state now).
+    status = fields.String(validate=validate.OneOf([*VISIT_STATUSES, ANY_STATUS]), load_default=DEFAULT_QUEUE_STATUS)
     received_from = fields.Date()
     received_to = fields.Date()
+    reviewed_from = fields.Date()
     has_warnings = fields.Boolean()
     warning_code = fields.String(validate=validate.OneOf(list(WARNING_CODES)))
     q = fields.String(validate=validate.Length(max=64))
@@ -85,7 +89,8 @@ class QueueQuerySchema(Schema):
     def to_filters(self, data, **kwargs):
         filters = QueueFilters(
             station_id=data.get("station"), worker_id=data.get("worker"), kind=data.get("kind"),
-            status=data["status"], received_from=data.get("received_from"), received_to=data.get("received_to"),
+            status=None if data["status"] == ANY_STATUS else data["status"], received_from=data.get("received_from"),
+            received_to=data.get("received_to"), reviewed_from=data.get("reviewed_from"),
             has_warnings=data.get("has_warnings"), warning_code=data.get("warning_code"),
             beneficiary_name=data.get("q"),
         )

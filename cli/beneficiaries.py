@@ -26,5 +26,8 @@ def import_command(roster_file, dry_run):
         for problem in report.errors:
             click.echo(str(problem), err=True)
         raise click.ClickException(f"{len(report.errors)} problem(s) found; nothing was imported")
+    for point in report.new_service_points:  # a misspelt village shows up here, before a real run creates it
+        where = f"{point.station_name}，{point.rows} 行，首见第 {point.first_line} 行"
+        click.echo(f"新建服务点：{point.village}（{where}）")
     counts = f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}"
     click.echo(f"dry run, nothing written: would have {counts}" if dry_run else f"imported: {counts}")

@@ -49,9 +49,15 @@ class Beneficiary(db.Model):
     name_initials: Mapped[str] = mapped_column(String(64), default="", index=True)
     # The ID number is never stored in clear (models.id_numbers): AES-GCM ciphertext, a keyed HMAC of the
     # normalised number for uniqueness and exact lookups, and the masked form lists and exports show.
+    # Every write sets them all through id_numbers.stored_columns.
     id_number_sealed: Mapped[str] = mapped_column(String(96))
     id_number_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     id_number_masked: Mapped[str] = mapped_column(String(18))
+    # Keyed HMACs of the last 4, 5 and 6 characters (id_numbers.tail_hmac): the registry's search by the end
+    # of a number is an index lookup, and nothing beyond the masked form is readable without the key.
+    id_number_tail4_hmac: Mapped[str] = mapped_column(String(16), index=True)
+    id_number_tail5_hmac: Mapped[str] = mapped_column(String(16), index=True)
+    id_number_tail6_hmac: Mapped[str] = mapped_column(String(16), index=True)
     gender: Mapped[str | None] = mapped_column(String(8))
     birth_date: Mapped[date | None] = mapped_column(Date)
     risk_tier: Mapped[str | None] = mapped_column(String(16))

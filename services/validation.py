@@ -6,25 +6,30 @@ records each refusal here under the field's name, and refuses the input once, at
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from services.errors import Invalid
 
 
 class FieldProblem(Exception):
-    """A refused field value, raised by a field check: a stable code for programs and a message for people."""
+    """A refused field value, raised by a field check: a stable code for programs and a message for people.
 
-    def __init__(self, code: str, message: str):
+    params: the values the refusal is about (a length, the offending text), for wording it by code at the edge.
+    """
+
+    def __init__(self, code: str, message: str, params: Mapping | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = dict(params or {})
 
 
 class FieldError(NamedTuple):
     field: str
     code: str
     message: str
+    params: Mapping = {}  # never mutated: each refusal with parameters brings its own dict
 
 
 class FieldErrors:
@@ -36,16 +41,16 @@ class FieldErrors:
         self.code = code
         self.errors: list[FieldError] = []
 
-    def add(self, field: str, message: str, code: str = "invalid") -> None:
-        """Refuse `field` with `message`."""
-        self.errors.append(FieldError(field, code, message))
+    def add(self, field: str, message: str, code: str = "invalid", params: Mapping | None = None) -> None:
+        """Refuse `field` with `message` (and, for wording it by code, the values it is about)."""
+        self.errors.append(FieldError(field, code, message, dict(params or {})))
 
     def run(self, field: str, check: Callable, *args):
         """check(*args)'s result, or None with its FieldProblem recorded under `field`."""
         try:
             return check(*args)
         except FieldProblem as problem:
-            self.add(field, problem.message, problem.code)
+            self.add(field, problem.message, problem.code, problem.params)
             return None
 
     def __contains__(self, field: str) -> bool:

@@ -40,7 +40,8 @@ class BeneficiaryQuerySchema(PageQuerySchema):
         unknown = EXCLUDE
 
     q = fields.Str(load_default=None, validate=Length(max=64),
-                   metadata={"description": "Part of the name, or the start of its pinyin initials (zxm)"})
+                   metadata={"description": "Part of the name, the start of its pinyin initials (zxm), a full ID "
+                                            "number, or its last 4, 5 or 6 characters (1234, 01234X)"})
     near = LatLonField(load_default=None, metadata={"description": "WGS-84 lat,lon: sort by distance from home",
                                                     "example": "21.665,110.928"})
     due = fields.Bool(load_default=False, metadata={

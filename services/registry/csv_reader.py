@@ -52,7 +52,8 @@ def read_beneficiary_csv(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowPr
     matched by header name, in any order; the header must hold REQUIRED_CSV_COLUMNS.
     """
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return [], [RowProblem(1, "", "encoding", "文件是 UTF-16 编码，请另存为“CSV UTF-8”或 GB18030 编码的 CSV")]
+        return [], [RowProblem(1, "", "encoding", "文件是 UTF-16 编码，请另存为“CSV UTF-8”或 GB18030 编码的 CSV",
+                               {"kind": "utf16"})]
     lines, bad_lines, encoding = _decode_lines(raw)
     reader = csv.reader(lines)
     records, problems, header = [], [], None
@@ -64,7 +65,7 @@ def read_beneficiary_csv(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowPr
             physical_start = reader.line_num
             if undecodable:
                 message = f"含有无法识别的字符（按 {encoding.upper()} 解码失败），请以 UTF-8 或 GB18030 保存"
-                problems.append(RowProblem(line, "", "encoding", message))
+                problems.append(RowProblem(line, "", "encoding", message, {"encoding": encoding.upper()}))
                 if header is None:
                     return [], problems
                 continue
@@ -73,18 +74,20 @@ def read_beneficiary_csv(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowPr
                 missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
                 if missing:
                     return [], [RowProblem(1, "", "header", "表头缺少列：" + ", ".join(missing)
-                                           + "（应为 " + ",".join(CSV_COLUMNS) + "）")]
+                                           + "（应为 " + ",".join(CSV_COLUMNS) + "）",
+                                           {"missing": missing, "expected": list(CSV_COLUMNS)})]
                 continue
             if len(values) > len(header) and any(value.strip() for value in values[len(header):]):
                 message = f"有 {len(values)} 个字段，表头只有 {len(header)} 列（地址中的逗号需加引号）"
-                problems.append(RowProblem(line, "", "too_many_fields", message))
+                problems.append(RowProblem(line, "", "too_many_fields", message,
+                                           {"fields": len(values), "columns": len(header)}))
                 continue
             padded = values[:len(header)] + [""] * (len(header) - len(values))
             records.append((line, dict(zip(header, padded, strict=True))))
     except csv.Error as error:
-        problems.append(RowProblem(line + 1, "", "csv_format", f"CSV 格式错误：{error}"))
+        problems.append(RowProblem(line + 1, "", "csv_format", f"CSV 格式错误：{error}", {"detail": str(error)}))
     if header is None and not problems:
-        problems.append(RowProblem(1, "", "header", "文件是空的"))
+        problems.append(RowProblem(1, "", "header", "文件是空的", {"kind": "empty"}))
     return records, problems
 
 

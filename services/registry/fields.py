@@ -84,7 +84,8 @@ def validate_id_number(value) -> str:
     if _EXCEL_SCIENTIFIC.fullmatch(number):
         raise FieldProblem("id_number_mangled", "身份证号被 Excel 转成了科学计数法，请把该列设为文本后重新导出")
     if len(number) != 18:
-        raise FieldProblem("id_number_length", f"身份证号应为 18 位（现为 {len(number)} 位）")
+        raise FieldProblem("id_number_length", f"身份证号应为 18 位（现为 {len(number)} 位）",
+                           {"length": len(number)})
     if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise FieldProblem("id_number_format", "身份证号只能由数字组成，最后一位可为 X")
     # python-stdnum's calc_check_digit expects the full number and ignores its last character.
@@ -136,7 +137,7 @@ def parse_gender(value) -> str | None:
     if not text:
         return None
     if text not in _GENDERS:
-        raise FieldProblem("gender", f"性别“{clean_text(value)}”无效，应为 男 或 女")
+        raise FieldProblem("gender", f"性别“{clean_text(value)}”无效，应为 男 或 女", {"value": clean_text(value)})
     return _GENDERS[text]
 
 
@@ -157,7 +158,7 @@ def parse_date(value) -> date | None:
             if parsed.year >= 1900 and parsed <= date.today():
                 return parsed
             break
-    raise FieldProblem("date", f"日期“{text}”无效，应如 1950-03-01")
+    raise FieldProblem("date", f"日期“{text}”无效，应如 1950-03-01", {"value": text})
 
 
 def _category_lookup() -> dict[str, str]:
@@ -188,7 +189,8 @@ def parse_categories(value) -> list[str]:
         elif code not in codes:
             codes.append(code)
     if unknown:
-        raise FieldProblem("unknown_category", "未知类别：" + "、".join(f"“{name}”" for name in unknown))
+        raise FieldProblem("unknown_category", "未知类别：" + "、".join(f"“{name}”" for name in unknown),
+                           {"values": unknown})
     if not codes:
         raise FieldProblem("missing", "至少需要一个类别")
     return sorted(codes)
@@ -212,7 +214,7 @@ def parse_risk_tier(value) -> str | None:
     if not text:
         return None
     if text.lower() not in _RISK_TIERS_BY_NAME and text not in _RISK_TIERS_BY_NAME:
-        raise FieldProblem("risk_tier", f"风险等级“{text}”无效，应为 高风险、重点 或 一般")
+        raise FieldProblem("risk_tier", f"风险等级“{text}”无效，应为 高风险、重点 或 一般", {"value": text})
     return _RISK_TIERS_BY_NAME.get(text.lower()) or _RISK_TIERS_BY_NAME[text]
 
 
@@ -225,7 +227,7 @@ def _coordinate(value, label: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise FieldProblem("coordinate", f"{label}“{text}”不是数字") from None
+        raise FieldProblem("coordinate", f"{label}“{text}”不是数字", {"value": text}) from None
 
 
 def parse_home_location(latitude, longitude) -> tuple[float | None, float | None]:
@@ -236,7 +238,8 @@ def parse_home_location(latitude, longitude) -> tuple[float | None, float | None
     if lat is None:
         return None, None
     if not (is_latitude(lat) and is_longitude(lon)):
-        raise FieldProblem("coordinate_range", f"坐标 {lat}, {lon} 超出范围（纬度 ±90，经度 ±180）")
+        raise FieldProblem("coordinate_range", f"坐标 {lat}, {lon} 超出范围（纬度 ±90，经度 ±180）",
+                           {"lat": lat, "lon": lon})
     return lat, lon
 
 
@@ -246,7 +249,7 @@ def parse_name(value) -> str:
     if not name:
         raise FieldProblem("missing", "姓名不能为空")
     if len(name) > MAX_NAME_LENGTH:
-        raise FieldProblem("too_long", f"姓名不能超过 {MAX_NAME_LENGTH} 个字")
+        raise FieldProblem("too_long", f"姓名不能超过 {MAX_NAME_LENGTH} 个字", {"limit": MAX_NAME_LENGTH})
     return name
 
 
@@ -256,14 +259,14 @@ def parse_phone(value) -> str | None:
     if not phone:
         return None
     if len(phone) > MAX_PHONE_LENGTH or not _PHONE.fullmatch(phone):
-        raise FieldProblem("phone", f"电话“{phone}”格式不正确")
+        raise FieldProblem("phone", f"电话“{phone}”格式不正确", {"value": phone})
     return phone
 
 
 def bounded_text(value, limit: int, label: str) -> str:
     text = clean_text(value)
     if len(text) > limit:
-        raise FieldProblem("too_long", f"{label}不能超过 {limit} 个字")
+        raise FieldProblem("too_long", f"{label}不能超过 {limit} 个字", {"limit": limit})
     return text
 
 

@@ -15,7 +15,8 @@ BATCH_ROWS = 1000
 
 def rotate_id_number_key(new_key: bytes, old_keys: Sequence[bytes]) -> int:
     """Re-seal every stored ID number under `new_key` (opening it with any of `old_keys`) and recompute its
-    lookup HMAC; return how many were re-sealed. All or nothing: one transaction, committed at the end."""
+    lookup HMACs (the full number's and its tails'); return how many were re-sealed. All or nothing: one
+    transaction, committed at the end."""
     ring = [new_key, *old_keys]
     rotated = 0
     last_id = 0
@@ -30,7 +31,7 @@ def rotate_id_number_key(new_key: bytes, old_keys: Sequence[bytes]) -> int:
         for person_id, sealed in batch:
             number = id_numbers.unseal(sealed, ring)
             values.append({"id": person_id, "id_number_sealed": id_numbers.seal(number, new_key),
-                           "id_number_hmac": id_numbers.lookup_hmac(number, new_key)})
+                           **id_numbers.lookup_columns(number, new_key)})
         db.session.execute(update(Beneficiary), values)
         rotated += len(batch)
         last_id = batch[-1][0]

@@ -15,7 +15,7 @@ import re
 import secrets
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -141,7 +141,7 @@ def _numeric_id_problem(line: int, label: str, value) -> RowProblem:
     shown = f"{value:.0f}" if isinstance(value, float) else str(value)
     return RowProblem(line, label, "id_number_numeric",
                       f"身份证号“{shown}”存成了数字格式（Excel 只保留 15 位有效数字，末几位可能已变成 0），"
-                      "请把该列设为“文本”后重新录入")
+                      "请把该列设为“文本”后重新录入", {"value": shown})
 
 
 def _unsafe_cell_problem(line: int, row: tuple) -> RowProblem | None:
@@ -150,7 +150,8 @@ def _unsafe_cell_problem(line: int, row: tuple) -> RowProblem | None:
         if isinstance(value, str) and value.startswith("="):
             return RowProblem(line, "", "formula", "含有公式，请复制后“选择性粘贴为数值”再导入")
         if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS:
-            return RowProblem(line, "", "cell_too_long", f"单元格内容超过 {MAX_CELL_CHARACTERS} 个字符")
+            return RowProblem(line, "", "cell_too_long", f"单元格内容超过 {MAX_CELL_CHARACTERS} 个字符",
+                              {"limit": MAX_CELL_CHARACTERS})
     return None
 
 
@@ -159,7 +160,8 @@ def _sheet_rows(rows: Iterator[tuple], header: RosterHeader, problems: list[RowP
     result = []
     for line, row in enumerate(rows, start=header.row + 1):
         if line > MAX_SHEET_LINES:
-            problems.append(RowProblem(line, "", "too_many_rows", f"一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件"))
+            problems.append(RowProblem(line, "", "too_many_rows", f"一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件",
+                                       {"limit": MAX_ROSTER_ROWS}))
             break
         unsafe = _unsafe_cell_problem(line, row)
         if unsafe is not None:
@@ -168,7 +170,8 @@ def _sheet_rows(rows: Iterator[tuple], header: RosterHeader, problems: list[RowP
         if not any(_text(value) for value in row):
             continue
         if len(result) >= MAX_ROSTER_ROWS:
-            problems.append(RowProblem(line, "", "too_many_rows", f"一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件"))
+            problems.append(RowProblem(line, "", "too_many_rows", f"一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件",
+                                       {"limit": MAX_ROSTER_ROWS}))
             break
         values = {"name": _text(_cell(row, columns["name"]))}
         raw_id = _cell(row, columns["id_number"])
@@ -214,14 +217,15 @@ def _resolve_stations(sheet_rows: list[_SheetRow], header: RosterHeader, problem
         matches = [station for station in stations.get(key, []) if not by_code or station.code == key]
         row.values["station_code"] = matches[0].code if len(matches) == 1 else key
         if not key:
-            problems.append(RowProblem(row.line, label, "missing_station", f"{label}不能为空"))
+            problems.append(RowProblem(row.line, label, "missing_station", f"{label}不能为空", {"column": label}))
         elif not matches:
             problems.append(RowProblem(row.line, label, "unknown_station",
-                                       f"未知乡镇/街道“{key}”（应为社工站名称或编码）"))
+                                       f"未知乡镇/街道“{key}”（应为社工站名称或编码）", {"value": key}))
         elif len(matches) > 1:
             codes = "、".join(sorted(station.code for station in matches))
             problems.append(RowProblem(row.line, label, "ambiguous_station",
-                                       f"有多个社工站名为“{key}”（编码 {codes}），请改填社工站编码"))
+                                       f"有多个社工站名为“{key}”（编码 {codes}），请改填社工站编码",
+                                       {"value": key, "codes": sorted(station.code for station in matches)}))
 
 
 def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProblem], dict[str, str]]:
@@ -246,7 +250,8 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
             declared_rows = sheet.max_row or 0
             if declared_rows > MAX_SHEET_LINES:
                 message = f"工作表有 {declared_rows} 行，一次最多导入 {MAX_ROSTER_ROWS} 行，请拆分文件"
-                return [], [RowProblem(1, "", "too_many_rows", message)], {}
+                return [], [RowProblem(1, "", "too_many_rows", message,
+                                       {"limit": MAX_ROSTER_ROWS, "rows": declared_rows})], {}
             rows = sheet.iter_rows(values_only=True)
             top = [row for _, row in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
             header = find_header(top)
@@ -256,28 +261,31 @@ def read_roster_xlsx(raw: bytes) -> tuple[list[tuple[int, dict]], list[RowProble
             if "station" not in header.columns and "station_code" not in header.columns:
                 missing.append(FIELD_LABELS["station"])
             if missing:
-                return [], [RowProblem(header.row, "", "header", "表头缺少列：" + "、".join(missing))], header.labels
+                return [], [RowProblem(header.row, "", "header", "表头缺少列：" + "、".join(missing),
+                                       {"missing": missing})], header.labels
             problems: list[RowProblem] = []
             sheet_rows = _sheet_rows(chain(top[header.row:], rows), header, problems)
             _resolve_stations(sheet_rows, header, problems)
             return [(row.line, row.values) for row in sheet_rows], problems, header.labels
     finally:
         workbook.close()
-    expected = "、".join(FIELD_LABELS[field] for field in ("name", "id_number", "categories", "station"))
-    return [], [RowProblem(1, "", "header", f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（应含 {expected} 等列）")], {}
+    expected_labels = [FIELD_LABELS[field] for field in ("name", "id_number", "categories", "station")]
+    expected = "、".join(expected_labels)
+    return [], [RowProblem(1, "", "header", f"前 {HEADER_SEARCH_ROWS} 行中找不到表头（应含 {expected} 等列）",
+                           {"kind": "not_found", "rows": HEADER_SEARCH_ROWS, "expected": expected_labels})], {}
 
 
 def _container_problem(members: list[zipfile.ZipInfo]) -> RowProblem | None:
     """Refuse, before anything is inflated, a workbook that unpacks to too much, a zip bomb, shared strings
     too large to hold, or links to other files (external workbooks, which Excel would fetch)."""
     if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
-        return RowProblem(1, "", "too_large", "工作簿解压后过大，请拆分文件")
+        return RowProblem(1, "", "too_large", "工作簿解压后过大，请拆分文件", {"kind": "unpacked"})
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > MIN_BOMB_CHECK_BYTES and ratio > MAX_COMPRESSION_RATIO:
             return RowProblem(1, "", "zip_bomb", "工作簿的压缩比异常（疑似“压缩炸弹”），已拒绝")
         if member.filename.lower().endswith("sharedstrings.xml") and member.file_size > MAX_SHARED_STRINGS_BYTES:
-            return RowProblem(1, "", "too_large", "工作簿中的文字过多，请拆分文件")
+            return RowProblem(1, "", "too_large", "工作簿中的文字过多，请拆分文件", {"kind": "text"})
         if member.filename.lower().startswith("xl/externallinks/"):
             return RowProblem(1, "", "external_link",
                               "工作簿引用了外部文件（外部链接），请断开链接、只保留数值后再导入")
@@ -306,7 +314,7 @@ def _in_file_words(report: ImportReport, reader_problems: list[RowProblem], labe
             merged.append(problem)
         elif (problem.line, problem.column) not in claimed:
             merged.append(RowProblem(problem.line, _column_label(problem.column, labels), problem.code,
-                                     problem.message))
+                                     problem.message, problem.params))
     report.errors = sorted(merged, key=lambda problem: problem.line)
 
 
@@ -315,20 +323,24 @@ def is_xlsx(raw: bytes) -> bool:
     return raw.startswith(_XLSX_MAGIC)
 
 
-def import_roster(raw: bytes, *, actor: User | None = None, dry_run: bool = False) -> ImportReport:
+def import_roster(raw: bytes, *, actor: User | None = None, dry_run: bool = False,
+                  confirmed_service_points: Collection[tuple[str, str]] | None = None) -> ImportReport:
     """Import a roster file, XLSX (Chinese headers) or CSV (the documented English columns), told apart by content.
 
     Every problem is reported and nothing is written when any row is bad; otherwise everyone is
-    upserted by ID number in one transaction (or only counted, on a dry run).
+    upserted by ID number in one transaction (or only counted, on a dry run). confirmed_service_points:
+    as for import_beneficiaries (None creates every new village the file names).
     """
     if raw.startswith(_OLD_EXCEL_MAGIC):
         problem = RowProblem(1, "", "xls_format", "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx")
         return ImportReport(errors=[problem], dry_run=dry_run)
     if not is_xlsx(raw):
         records, problems = read_beneficiary_csv(raw)
-        return import_beneficiaries(records, actor=actor, dry_run=dry_run, problems=problems)
+        return import_beneficiaries(records, actor=actor, dry_run=dry_run, problems=problems,
+                                    confirmed_service_points=confirmed_service_points)
     records, problems, labels = read_roster_xlsx(raw)
-    report = import_beneficiaries(records, actor=actor, dry_run=dry_run, problems=problems)
+    report = import_beneficiaries(records, actor=actor, dry_run=dry_run, problems=problems,
+                                  confirmed_service_points=confirmed_service_points)
     _in_file_words(report, problems, labels)
     return report
 
@@ -343,8 +355,10 @@ def _staged_key(actor: User, token: str) -> str:
 def check_roster_upload(raw: bytes, actor: User) -> tuple[ImportReport, str | None]:
     """Dry-run an uploaded roster; when it is clean, stage it and return the token that confirms it.
 
-    The file is kept in the shared storage (not in one server's memory) until it is confirmed, or for
-    STAGED_LIFETIME; stale staged files are removed whenever a new one is staged.
+    The report lists the villages the file would create (each needs its confirmation at commit_roster_upload)
+    and what changes for the first updated people. The file is kept in the shared storage (not in one
+    server's memory) until it is confirmed, or for STAGED_LIFETIME; stale staged files are removed whenever
+    a new one is staged.
     """
     ensure_can_edit_registry(actor)
     if not raw:
@@ -359,9 +373,13 @@ def check_roster_upload(raw: bytes, actor: User) -> tuple[ImportReport, str | No
     return report, token
 
 
-def commit_roster_upload(token: str, actor: User) -> ImportReport:
+def commit_roster_upload(token: str, actor: User,
+                         confirmed_service_points: Collection[tuple[str, str]] = ()) -> ImportReport:
     """Import the roster staged by check_roster_upload, checking every row again; the staged file goes once written.
 
+    confirmed_service_points: the (station code, village) pairs the person ticked. The villages to create are
+    worked out again from the file and the registry as they are now; when one of them is not among the
+    confirmed, nothing is written, the report says which (`refused`) and the staged file stays for another try.
     A staged file is only the stager's to confirm; an unknown or expired token is NotFound.
     """
     ensure_can_edit_registry(actor)
@@ -372,8 +390,8 @@ def commit_roster_upload(token: str, actor: User) -> ImportReport:
         raw = storage.get(key)
     except MissingObject:
         raise NotFound("待导入的文件不存在或已过期，请重新上传", code="staged_roster_not_found") from None
-    report = import_roster(raw, actor=actor, dry_run=False)
-    if report.ok:
+    report = import_roster(raw, actor=actor, dry_run=False, confirmed_service_points=confirmed_service_points)
+    if report.ok and not report.refused:
         storage.delete(key)
     return report
 

@@ -1,4 +1,9 @@
-"""Finding beneficiaries from a phone: scoped, by name or pinyin initials, nearest first, or only those due a visit.
+"""Finding beneficiaries: scoped, by name, pinyin initials or ID number, nearest first, or only those due a visit.
+
+One rule reads a search term, for the phone API and the admin's registry list alike (search_condition): a full
+ID number (18 characters) is found by its keyed HMAC, the last 4, 5 or 6 characters of one (digits, with an X
+at the end) by the keyed HMAC of that tail, anything else as part of a name or the start of its initials.
+Digits never occur in a name, so a term of digits is never also a name search.
 
 Every person comes with their last visit and their visit schedule (services.coverage: interval, last
 approved visit, next due date, days overdue, whether a visit awaits review). The due list is
@@ -14,6 +19,8 @@ schedules).
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,7 +28,7 @@ from sqlalchemy import Row, Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Beneficiary, User, Visit, utcnow
+from models import Beneficiary, User, Visit, id_numbers, utcnow
 from models.enums import BeneficiaryStatus
 from services.geo import distance_m
 from services.pagination import decode_cursor, encode_cursor, split_page
@@ -33,6 +40,10 @@ NAME_ORDER = "name"
 NEAR_ORDER = "near"
 DUE_ORDER = "due"
 DUE_NEAR_ORDER = "due_near"
+
+# A search term that is a whole ID number, or its last 4–6 characters (the check character X only at the end).
+FULL_ID_NUMBER = re.compile(r"\d{17}[\dX]", re.ASCII)
+ID_NUMBER_TAIL = re.compile(r"\d{4,6}|\d{3,5}X", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,27 @@ def _name_matches(q: str):
         func.lower(Beneficiary.name).contains(needle, autoescape=True),
         func.lower(Beneficiary.name_initials).startswith(needle, autoescape=True),
     )
+
+
+def id_number_condition(term: str):
+    """SQL finding people by a term that is a full ID number or its last 4–6 characters; None for other terms.
+
+    Both are equalities on an indexed keyed-HMAC column (models.id_numbers), so a search among 200,000
+    people is one index lookup and the number is never compared in clear.
+    """
+    # Chinese input methods may type full-width digits (１２３４): NFKC makes them the ASCII ones stored.
+    term = id_numbers.normalise(unicodedata.normalize("NFKC", term))
+    if FULL_ID_NUMBER.fullmatch(term):
+        return Beneficiary.id_number == term
+    if ID_NUMBER_TAIL.fullmatch(term):
+        return getattr(Beneficiary, id_numbers.tail_column(len(term))) == id_numbers.tail_hmac(term)
+    return None
+
+
+def search_condition(q: str):
+    """SQL finding people by a search term: by ID number or its tail when it is one, else by name or initials."""
+    by_id_number = id_number_condition(q)
+    return by_id_number if by_id_number is not None else _name_matches(q)
 
 
 def _proximity(latitude: float, longitude: float):
@@ -104,7 +136,8 @@ def _last_visits(beneficiary_ids: list[int]) -> dict[int, Row]:
 
 def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float, float] | None = None,
                          due: bool = False, limit: int = 50, cursor: str | None = None) -> BeneficiaryPage:
-    """One page of the active beneficiaries in the user's scope, filtered by q, nearest first when near is given.
+    """One page of the active beneficiaries in the user's scope, filtered by q (search_condition), nearest first
+    when near is given.
 
     Without near the order is by pinyin initials, then name; with near, by distance from home, people
     without a registered home last. With `due`, only the people due a visit today or overdue (local
@@ -118,7 +151,7 @@ def search_beneficiaries(user: User, *, q: str | None = None, near: tuple[float,
         statement = scope_beneficiaries(select(Beneficiary).where(Beneficiary.status == BeneficiaryStatus.ACTIVE), user)
     statement = statement.options(joinedload(Beneficiary.station), joinedload(Beneficiary.service_point))
     if q and q.strip():
-        statement = statement.where(_name_matches(q))
+        statement = statement.where(search_condition(q))
 
     order, key_columns, key_types = _sort_key(statement, near, due)
     # Result rows are the statement's own columns, then the sort key (which the next cursor carries).

@@ -14,24 +14,31 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Station, User, Visit, utcnow
-from models.enums import Role, VisitStatus
-from services.permissions import scope_visits, station_ids_in_scope
+from models import Beneficiary, Station, User, Visit, utcnow
+from models.enums import BeneficiaryStatus, Role, VisitStatus
+from services.errors import NotFound
+from services.permissions import can_access_station, scope_visits, station_ids_in_scope
 from services.reporting.coverage import (
     DueStatus,
     Ratio,
     StationCoverage,
+    covered_flag,
+    due_statuses,
     most_overdue,
     registry_coverage,
+    schedule_columns,
     station_coverage,
     village_coverage,
 )
-from services.reporting.schedules import date_of_day_number, local_date, local_day_of, local_midnight
+from services.reporting.schedules import date_of_day_number, day_number, local_date, local_day_of, local_midnight
 
 # The periods' codes; their names are chosen where they are shown (admin/reports.py).
 PERIODS = ("today", "week", "month")
+# A station's schedule page lists at most this many of the people behind schedule (the most overdue first).
+BEHIND_SCHEDULE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -222,3 +229,46 @@ def _daily_submitted(user: User, month_start: datetime, now: datetime) -> list[t
     first, last = local_date(month_start), local_date(now)
     return [(first + timedelta(days=offset), counts.get(first + timedelta(days=offset), 0))
             for offset in range((last - first).days + 1)]
+
+
+@dataclass
+class StationSchedule:
+    """One station's visits on schedule, as its dashboard bar shows them, and the people behind schedule."""
+
+    now: datetime
+    station: Station
+    coverage: StationCoverage
+    # Active people not visited within their required interval, the most overdue first, at most `limit`.
+    behind: list[DueStatus]
+    limit: int
+
+    @property
+    def behind_total(self) -> int:
+        return self.coverage.active - self.coverage.covered
+
+
+def station_schedule(user: User, station_id: int, now: datetime | None = None,
+                     limit: int = BEHIND_SCHEDULE_LIMIT) -> StationSchedule:
+    """The station's schedule coverage (the dashboard's bar) and who is behind: what a click on the bar opens.
+
+    NotFound for a station outside the user's scope (as for one that does not exist). Three queries,
+    the list read along the index of a station's active people by next due day.
+    """
+    now = now or utcnow()
+    station = db.session.get(Station, station_id)
+    if station is None or not can_access_station(user, station_id):
+        raise NotFound("社工站不存在", code="station_not_found")
+    active = and_(Beneficiary.station_id == station_id, Beneficiary.status == BeneficiaryStatus.ACTIVE)
+    count, covered = db.session.execute(
+        select(func.count(Beneficiary.id), func.coalesce(func.sum(covered_flag(now)), 0)).where(active)).one()
+    today = day_number(local_date(now))
+    behind = (
+        select(Beneficiary, *schedule_columns(today))
+        .where(active, or_(Beneficiary.last_approved_visit_at.is_(None), Beneficiary.next_due_day < today))
+        .options(joinedload(Beneficiary.station))
+        .order_by(Beneficiary.next_due_day, Beneficiary.id)
+        .limit(limit)
+    )
+    return StationSchedule(now=now, station=station,
+                           coverage=StationCoverage(station_id, station.name, count, covered),
+                           behind=due_statuses(db.session.execute(behind)), limit=limit)

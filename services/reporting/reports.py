@@ -1,5 +1,9 @@
 """The bureau's report for any date range: rows per station, per county and a total, as XLSX and CSV.
 
+build_report returns codes and numbers (a row's level, whether a county is assigned, the period and the
+scope's region); the admin page words them in its language, the downloads below in Chinese (they are the
+bureau's forms, whatever language the page is in).
+
 What is counted (approved visits only, by the local date they started, both ends of the range included):
 - 入户走访人次: the sum of people_count of home visits (one visit to a household of two is 2 人次);
 - 个案服务件, 社区活动场次, 政策宣传次, 困难帮扶次, 电话/视频探访次: the number of such visits;
@@ -28,11 +32,15 @@ from services.errors import Invalid, NotFound
 from services.permissions import station_ids_in_scope
 from services.registry.stations import stations_by_code
 from services.reporting.schedules import epoch_seconds, local_midnight
-from services.reporting.tables import append_xlsx_row, csv_bytes, xlsx_bytes
+from services.reporting.tables import append_xlsx_row, csv_bytes, fit_column_widths, xlsx_bytes
 
 MAX_RANGE_DAYS = 366 * 3
-LEVEL_LABELS = {"station": "社工站", "county": "县/区", "total": "合计"}
-NO_COUNTY = "未划分县区"
+# A row's level (ReportRow.level).
+STATION, COUNTY, TOTAL = "station", "county", "total"
+# The downloads' words for the row codes (the page words them in its own language: admin/reports.py).
+DOWNLOAD_LEVEL_WORDS = {STATION: "社工站", COUNTY: "县/区", TOTAL: "合计"}
+DOWNLOAD_NO_COUNTY = "未划分县区"
+DOWNLOAD_ALL_STATIONS = "全部"
 
 # (field, Chinese header, number format) of the figures, in the order of the spreadsheet columns.
 FIGURE_COLUMNS = (
@@ -63,12 +71,18 @@ COUNTED_KINDS = {
 
 @dataclass
 class ReportRow:
-    """The figures of one station, one county or the total."""
+    """The figures of one station, one county or the total.
+
+    level is STATION, COUNTY or TOTAL. county_assigned is False for the stations whose township lies
+    under no county, and for the county row that groups them (its code and name are then blank); the
+    station rows' parent_name is their county's name (blank when unassigned).
+    """
 
     level: str
     code: str
     name: str
     parent_name: str = ""
+    county_assigned: bool = True
     approved_visits: int = 0
     home_visit_person_times: int = 0
     case_services: int = 0
@@ -95,7 +109,7 @@ class ReportRow:
     def add(self, other: ReportRow) -> None:
         """Add another row's additive figures (all but people_served, which is counted per level)."""
         for item in fields(self):
-            if item.name not in {"level", "code", "name", "parent_name", "people_served"}:
+            if item.name not in {"level", "code", "name", "parent_name", "county_assigned", "people_served"}:
                 setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
 
@@ -111,9 +125,17 @@ class Report:
     total: ReportRow
 
     @property
-    def title(self) -> str:
-        scope = self.region.name if self.region is not None else "全部"
-        return f"{scope} 社会工作服务统计 {self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+    def month(self) -> date | None:
+        """The first day of the month when the range is exactly one calendar month, else None."""
+        if self.start.day != 1 or (self.end + timedelta(days=1)).day != 1:
+            return None
+        return self.start if (self.start.year, self.start.month) == (self.end.year, self.end.month) else None
+
+    @property
+    def total_repeats_a_row(self) -> bool:
+        """Whether the total only repeats the one county row (a county's or station's report): then it is left out
+        of the table of stations and counties."""
+        return len(self.counties) == 1
 
 
 def build_report(user: User, start: date, end: date, region_code: str | None = None) -> Report:
@@ -141,7 +163,8 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     in_scope = station_ids_in_scope(user)
     if in_scope is not None:
         stations = stations.where(Station.id.in_(in_scope))
-    station_info = db.session.execute(stations.order_by(county.code, Station.code)).all()
+    # Stations under no county last, on every database (SQLite sorts NULL first, PostgreSQL last).
+    station_info = db.session.execute(stations.order_by(county.code.is_(None), county.code, Station.code)).all()
     if region_code and in_scope is not None and not station_info:
         # Zeros under another station's name would still tell what exists outside the user's scope.
         raise NotFound("行政区划不存在", code="region_not_found")
@@ -151,8 +174,9 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     approved = and_(Visit.status == VisitStatus.APPROVED, Visit.started_at >= started_from,
                     Visit.started_at < started_before, Visit.station_id.in_(station_ids))
     station_rows = {
-        station_id: ReportRow("station", code, name, parent_name=county_name or NO_COUNTY)
-        for station_id, code, name, _township_id, _county_id, _county_code, county_name in station_info
+        station_id: ReportRow(STATION, code, name, parent_name=county_name or "",
+                              county_assigned=county_id is not None)
+        for station_id, code, name, _township_id, county_id, _county_code, county_name in station_info
     }
     _add_visit_figures(station_rows, approved)
     people = _people_figures(station_ids, approved)
@@ -165,9 +189,10 @@ def build_report(user: User, start: date, end: date, region_code: str | None = N
     county_rows: dict[int | None, ReportRow] = {}
     for station_id, _code, _name, _township_id, county_id, county_code, county_name in station_info:
         county_row = county_rows.setdefault(
-            county_id, ReportRow("county", county_code or "", county_name or NO_COUNTY))
+            county_id, ReportRow(COUNTY, county_code or "", county_name or "", county_assigned=county_id is not None))
         county_row.add(station_rows[station_id])
-    total = ReportRow("total", region.code if region else "", region.name if region else "合计")
+    # The total is named after the region reported on; blank (worded "total" at the edge) for the whole scope.
+    total = ReportRow(TOTAL, region.code if region else "", region.name if region else "")
     for row in county_rows.values():
         total.add(row)
     for county_id, row in county_rows.items():
@@ -285,50 +310,102 @@ def _people_figures(station_ids: list[int], approved) -> _PeopleFigures:
                           served_in_total=sum(by_level["total"].values()))
 
 
-# --- downloads ---------------------------------------------------------------------------------------
+# --- downloads (in Chinese: the bureau's forms) -------------------------------------------------------
+
+def download_title(report: Report) -> str:
+    """The downloads' title: scope and period, e.g. 茂南区 社会工作服务统计 2026年11月."""
+    scope = report.region.name if report.region is not None else DOWNLOAD_ALL_STATIONS
+    if report.month is not None:
+        period = f"{report.start.year}年{report.start.month}月"
+    else:
+        end = f"{report.end.month}月{report.end.day}日"
+        if report.end.year != report.start.year:
+            end = f"{report.end.year}年{end}"
+        period = f"{report.start.year}年{report.start.month}月{report.start.day}日至{end}"
+    return f"{scope} 社会工作服务统计 {period}"
+
+
+def _download_name(row: ReportRow) -> str:
+    if row.level == TOTAL:
+        return row.name or DOWNLOAD_LEVEL_WORDS[TOTAL]
+    if row.level == COUNTY and not row.county_assigned:
+        return DOWNLOAD_NO_COUNTY
+    return row.name
+
+
+def _download_parent(row: ReportRow) -> str:
+    return row.parent_name if row.county_assigned else DOWNLOAD_NO_COUNTY
+
 
 def _figure_values(row: ReportRow) -> list:
     return [getattr(row, name) for name, _header, _format in FIGURE_COLUMNS]
 
 
+def _csv_figure(value, number_format: str):
+    """A figure as the CSV shows it: shares as percentages (62.5%, as on the page and in the XLSX), hours as is."""
+    if number_format.endswith("%"):
+        return "" if value is None else f"{value * 100:.1f}%"
+    return round(value, 2) if isinstance(value, float) else value
+
+
 def report_xlsx(report: Report) -> bytes:
     """The report as an XLSX workbook: a sheet per level (each with its 合计 row) and a totals sheet.
 
-    Figures are numeric cells (ratios as fractions shown as percentages), never text.
+    A level's 合计 row is left out when the sheet has a single row (it would only repeat it). Figures
+    are numeric cells (ratios as fractions shown as percentages), never text.
     """
     workbook = Workbook()
+    title = download_title(report)
     sheets = (("按社工站", report.stations, ["社工站编码", "社工站", "所属县/区"]),
               ("按县区", report.counties, ["县/区编码", "县/区"]),
               ("合计", [], ["范围"]))
-    for index, (title, rows, leading_headers) in enumerate(sheets):
+    for index, (sheet_title, rows, leading_headers) in enumerate(sheets):
         sheet = workbook.active if index == 0 else workbook.create_sheet()
-        sheet.title = title
-        append_xlsx_row(sheet, [report.title])
+        sheet.title = sheet_title
+        append_xlsx_row(sheet, [title])
         append_xlsx_row(sheet, [*leading_headers, *(header for _name, header, _format in FIGURE_COLUMNS)])
         for row in rows:
-            leading = [row.code, row.name, row.parent_name][:len(leading_headers)]
+            leading = [row.code, _download_name(row), _download_parent(row)][:len(leading_headers)]
             append_xlsx_row(sheet, [*leading, *_figure_values(row)])
-        total_leading = ([report.total.code, "合计", ""] if rows else [report.total.name])[:len(leading_headers)]
-        append_xlsx_row(sheet, [*total_leading, *_figure_values(report.total)])
+        if len(rows) != 1:
+            total_leading = ([report.total.code, DOWNLOAD_LEVEL_WORDS[TOTAL], ""] if rows
+                             else [_download_name(report.total)])[:len(leading_headers)]
+            append_xlsx_row(sheet, [*total_leading, *_figure_values(report.total)])
         for column_offset, (_name, _header, number_format) in enumerate(FIGURE_COLUMNS):
             for (cell,) in sheet.iter_rows(min_row=3, min_col=len(leading_headers) + column_offset + 1,
                                            max_col=len(leading_headers) + column_offset + 1):
                 cell.number_format = number_format
         sheet.freeze_panes = sheet.cell(row=3, column=len(leading_headers) + 1)
+        # The title row spans the table; only the header and the rows size the columns.
+        fit_column_widths(sheet, min_row=2)
     return xlsx_bytes(workbook)
 
 
 def report_csv(report: Report) -> bytes:
-    """The report as CSV in UTF-8 with a BOM (so Excel reads the Chinese): stations, counties, then the total."""
+    """The report as CSV in UTF-8 with a BOM (so Excel reads the Chinese): stations, counties, then the total.
+
+    The total is left out when it would only repeat the one county row; shares are percentages (62.5%).
+    """
     headers = ["层级", "编码", "名称", "所属县/区", *(header for _name, header, _format in FIGURE_COLUMNS)]
-    rows = ([LEVEL_LABELS[row.level], row.code, row.name, row.parent_name,
-             *(round(value, 4) if isinstance(value, float) else value for value in _figure_values(row))]
-            for row in [*report.stations, *report.counties, report.total])
-    return csv_bytes(headers, rows)
+    rows = [*report.stations, *report.counties, *([] if report.total_repeats_a_row else [report.total])]
+    return csv_bytes(headers, (
+        [DOWNLOAD_LEVEL_WORDS[row.level], row.code, _download_name(row),
+         _download_parent(row) if row.level == STATION else "",
+         *(_csv_figure(getattr(row, name), number_format) for name, _header, number_format in FIGURE_COLUMNS)]
+        for row in rows))
 
 
-def report_scopes(user: User) -> list[tuple[str, str]]:
-    """(code, label) of the regions a user may report on: cities, counties and stations in their scope."""
+@dataclass(frozen=True)
+class ReportScope:
+    """A region a user may report on: its code, its name and its level (city, county or station)."""
+
+    code: str
+    name: str
+    level: str
+
+
+def report_scopes(user: User) -> list[ReportScope]:
+    """The regions a user may report on: cities, counties and stations in their scope, in that order."""
     township, county, city = aliased(Region), aliased(Region), aliased(Region)
     statement = (
         select(Station.code, Station.name, county.code, county.name, city.code, city.name)
@@ -343,8 +420,8 @@ def report_scopes(user: User) -> list[tuple[str, str]]:
     cities, counties, stations = {}, {}, {}
     for station_code, station_name, county_code, county_name, city_code, city_name in db.session.execute(statement):
         if city_code:
-            cities[city_code] = f"{city_name or city_code}（市）"
+            cities[city_code] = ReportScope(city_code, city_name or city_code, "city")
         if county_code:
-            counties[county_code] = f"{county_name or county_code}（县/区）"
-        stations[station_code] = f"{station_name}（社工站）"
-    return [*cities.items(), *counties.items(), *stations.items()]
+            counties[county_code] = ReportScope(county_code, county_name or county_code, "county")
+        stations[station_code] = ReportScope(station_code, station_name, "station")
+    return [*cities.values(), *counties.values(), *stations.values()]

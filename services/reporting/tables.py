@@ -4,6 +4,10 @@ Spreadsheet programs run a cell whose text starts with `=`, `+`, `-` or `@` (or 
 one) as a formula: text from the field (notes, names, addresses) must never reach a sheet as one. In CSV such
 text gets a leading apostrophe, which Excel and LibreOffice show as text; in XLSX it is stored as a text cell
 (openpyxl would store text starting with `=` as a formula). Numbers, dates and times are written as such.
+
+Every XLSX sheet's columns are as wide as their header and first rows need (display_width: a Chinese
+character takes two units of Excel's width, a Latin one one), between MIN_ and MAX_COLUMN_WIDTH, so
+a sheet opens readable without widening columns by hand.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import csv
 import io
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain, islice
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -27,6 +33,12 @@ CSV_BATCH_ROWS = 1000
 FILE_CHUNK_BYTES = 64 * 1024
 # Excel's limit is 1,048,576 rows a sheet, header included; longer tables continue on another sheet.
 XLSX_ROWS_PER_SHEET = 1_048_575
+# Column widths in Excel's units (about one Latin character); a long note wraps past the maximum.
+MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH = 6, 60
+# What sizes a column: the header and the first rows (a streamed sheet cannot be measured to its end).
+WIDTH_SAMPLE_ROWS = 200
+# What a date or time takes once Excel shows it (2024-05-06 09:30:00).
+DATE_WIDTH, DATETIME_WIDTH = 10, 19
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,8 @@ class Column:
 
     key: str
     header: str
-    width: int = 12
+    # The least width of the column; the header and the first rows may widen it (see the module docstring).
+    width: int = MIN_COLUMN_WIDTH
 
 
 def csv_value(value):
@@ -62,6 +75,34 @@ def xlsx_value(sheet, value):
             cell.data_type = "s"
             return cell
     return value
+
+
+def display_width(value) -> int:
+    """How many units of Excel's column width a value takes: two per wide (Chinese) character, one per other."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return DATETIME_WIDTH
+    if isinstance(value, date):
+        return DATE_WIDTH
+    if isinstance(value, float):
+        value = f"{value:.2f}"
+    text = str(value)
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(character) in ("W", "F") else 1 for character in text)
+
+
+def column_width(values: Iterable, least: int = MIN_COLUMN_WIDTH) -> int:
+    """The width a column of these values needs: the widest plus a margin, within the minimum and maximum."""
+    widest = max((display_width(value) for value in values), default=0)
+    return min(MAX_COLUMN_WIDTH, max(least, MIN_COLUMN_WIDTH, widest + 2))
+
+
+def fit_column_widths(sheet, min_row: int = 1) -> None:
+    """Size every column of an in-memory sheet to its values from min_row on (e.g. below a title row)."""
+    for index, values in enumerate(sheet.iter_cols(min_row=min_row, values_only=True), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = column_width(values)
 
 
 def append_xlsx_row(sheet, values: Iterable) -> None:
@@ -92,10 +133,10 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     return b"".join(csv_chunks(headers, rows))
 
 
-def _new_sheet(workbook: Workbook, title: str, columns: Sequence[Column], number: int):
+def _new_sheet(workbook: Workbook, title: str, columns: Sequence[Column], widths: Sequence[int], number: int):
     sheet = workbook.create_sheet(title if number == 1 else f"{title}（{number}）")
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     header = []
     for column in columns:
@@ -110,17 +151,23 @@ def xlsx_chunks(title: str, columns: Sequence[Column], rows: Iterable[Sequence])
     """A write-only workbook saved to a temporary file, then read back in chunks; the file is deleted at the end.
 
     openpyxl's write-only mode keeps no rows in memory; the file is deleted even when the download is
-    abandoned (the response closes this generator).
+    abandoned (the response closes this generator). The columns are sized on the header and the first
+    WIDTH_SAMPLE_ROWS rows, held back until then (a write-only sheet takes its widths before any row).
     """
     handle, path = tempfile.mkstemp(prefix="zoufang-export-", suffix=".xlsx")
     os.close(handle)
     try:
+        rows = iter(rows)
+        first_rows = list(islice(rows, WIDTH_SAMPLE_ROWS))
+        widths = [column_width([column.header, *(row[index] for row in first_rows if index < len(row))],
+                               least=column.width)
+                  for index, column in enumerate(columns)]
         workbook = Workbook(write_only=True)
-        sheets, sheet, rows_in_sheet = 1, _new_sheet(workbook, title, columns, 1), 0
-        for row in rows:
+        sheets, sheet, rows_in_sheet = 1, _new_sheet(workbook, title, columns, widths, 1), 0
+        for row in chain(first_rows, rows):
             if rows_in_sheet == XLSX_ROWS_PER_SHEET:
                 sheets += 1
-                sheet, rows_in_sheet = _new_sheet(workbook, title, columns, sheets), 0
+                sheet, rows_in_sheet = _new_sheet(workbook, title, columns, widths, sheets), 0
             append_xlsx_row(sheet, row)
             rows_in_sheet += 1
         workbook.save(path)

@@ -49,6 +49,8 @@ class QueueFilters:
     has_warnings: bool | None = None
     warning_code: str | None = None
     beneficiary_name: str | None = None
+    # Reviewed (decided) on or after this local day: the dashboard's "approved this week" opens the queue with it.
+    reviewed_from: date | None = None
 
 
 @dataclass
@@ -169,6 +171,8 @@ def review_queue_query(user: User, filters: QueueFilters | None = None) -> Selec
         statement = statement.where(Visit.received_at >= _start_of_local_day(filters.received_from))
     if filters.received_to is not None:
         statement = statement.where(Visit.received_at < _start_of_local_day(filters.received_to + timedelta(days=1)))
+    if filters.reviewed_from is not None:
+        statement = statement.where(Visit.reviewed_at >= _start_of_local_day(filters.reviewed_from))
     # On the queue's rank (negative exactly when a visit has warnings), so the queue indexes also count them.
     if filters.has_warnings is True:
         statement = statement.where(VISIT_QUEUE_RANK < 0)

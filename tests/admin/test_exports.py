@@ -70,7 +70,7 @@ def test_a_visit_export_streams_the_queues_rows_under_the_same_filters(scene, cl
     rows = csv_rows(response)
     expected = db.session.scalars(review_queue_query(
         scene["supervisor"], QueueFilters(status=None, has_warnings=True, station_id=scene["home"].id))).all()
-    assert [int(row["编号"]) for row in rows] == [visit.id for visit in expected]
+    assert [int(row["编号"]) for row in rows] == sorted(visit.id for visit in expected)
     assert len(rows) == 2
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
     assert event.actor_id == scene["supervisor"].id and event.details["filters"]["has_warnings"] is True
@@ -137,3 +137,34 @@ def test_an_admin_exports_full_id_numbers_with_a_reason_and_it_is_audited(scene,
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
     assert event.actor_id == scene["admin"].id
     assert event.details["full_id_numbers"] is True and event.details["reason"] == "年度核对"
+
+
+def test_the_visit_export_over_http_carries_the_ledger_columns_latitude_first(scene, client, login_as, csrf_from):
+    visit = scene["visits"][0]
+    visit.findings = {"safety": {"value": "concern", "note": "煤气管老化"}}
+    visit.needs, visit.follow_up_needed = ["rehabilitation"], True
+    visit.latitude, visit.longitude = 21.123456789, 110.987654321
+    db.session.commit()
+    login_as(scene["admin"])
+
+    response = client.post("/admin/exports/visits", data={"csrf_token": csrf_from("/admin/exports/"),
+                                                          "format": "csv", "status": ""})
+
+    rows = csv_rows(response)
+    headers = list(rows[0])
+    assert headers.index("纬度（WGS-84）") + 1 == headers.index("经度（WGS-84）")
+    ledger = {"基本生活（吃穿住医）", "家庭赡养/抚养说明", "需求", "需跟进", "跟进期限", "服务领域", "审核人",
+              "审核意见"}
+    assert ledger <= set(headers)
+    row = next(row for row in rows if int(row["编号"]) == visit.id)
+    assert (row["纬度（WGS-84）"], row["经度（WGS-84）"]) == ("21.123457", "110.987654")
+    assert (row["安全隐患（房、水、电、气）"], row["安全隐患（房、水、电、气）说明"]) == ("有问题", "煤气管老化")
+    assert (row["需求"], row["需跟进"]) == ("康复护理", "是")
+
+
+def test_the_exports_page_says_what_the_visit_export_holds(scene, client, login_as):
+    login_as(scene["supervisor"])
+
+    page = client.get("/admin/exports/").get_data(as_text=True)
+
+    assert "四个方面" in page and "按记录编号" in page

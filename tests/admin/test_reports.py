@@ -23,6 +23,11 @@ def city(app):
 JUNE = {"start": "2024-06-01", "end": "2024-06-30"}
 
 
+def switch_language(client, locale: str):
+    token = csrf_token_from(client.get("/admin/login").get_data(as_text=True))
+    client.post("/admin/language", data={"locale": locale, "next": "/admin/reports/", "csrf_token": token})
+
+
 def test_pages_are_closed_to_anonymous_visitors(client, city):
     for url in ("/admin/dashboard/", "/admin/reports/", "/admin/schedules/"):
         response = client.get(url)
@@ -60,6 +65,64 @@ def test_report_downloads_xlsx_and_csv(client, login_as, city):
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[-1]["社区活动（场次）"] == "2"
+
+
+def test_a_month_is_reported_from_its_first_to_its_last_day_and_named_as_a_month(client, login_as, city):
+    login_as(city.admin)
+    by_month = client.get("/admin/reports/", query_string={"month": "2024-06", "region": "440902"})
+    html = by_month.get_data(as_text=True)
+    assert by_month.status_code == 200
+    assert '<h2 class="h5" id="report-title">茂南区 社会工作服务统计 2024年6月</h2>' in html
+    # Both forms show the period: the month, and its first and last day.
+    assert 'name="month" value="2024-06"' in html
+    assert 'name="start" value="2024-06-01"' in html and 'name="end" value="2024-06-30"' in html
+    by_range = client.get("/admin/reports/", query_string={**JUNE, "region": "440902"}).get_data(as_text=True)
+    assert _table(by_range) == _table(html)
+    part = client.get("/admin/reports/", query_string={"start": "2024-06-03", "end": "2024-06-20"})
+    assert "全部社工站 社会工作服务统计 2024年6月3日至6月20日" in part.get_data(as_text=True)
+    download = client.get("/admin/reports/", query_string={"month": "2024-06", "region": "440902", "format": "xlsx"})
+    assert load_workbook(io.BytesIO(download.data))["合计"]["A1"].value == "茂南区 社会工作服务统计 2024年6月"
+    bad_month = client.get("/admin/reports/", query_string={"month": "2024-13"})
+    assert bad_month.status_code == 422 and "请选择月份（例如 2026-11）。" in bad_month.get_data(as_text=True)
+    bad_date = client.get("/admin/reports/", query_string={"start": "June", "end": "2024-06-30"})
+    assert bad_date.status_code == 422 and "日期格式不正确。" in bad_date.get_data(as_text=True)
+
+
+def _table(html: str) -> str:
+    return html[html.index('<table class="table table-sm table-bordered small" id="report">'):html.index("</table>")]
+
+
+def test_no_total_row_when_it_repeats_the_one_county(client, login_as, city):
+    login_as(city.admin)
+    county = client.get("/admin/reports/", query_string={**JUNE, "region": "440902"}).get_data(as_text=True)
+    assert 'data-level="total"' not in county and county.count('data-level="county"') == 1
+    whole = client.get("/admin/reports/", query_string=JUNE).get_data(as_text=True)
+    assert whole.count('data-level="total"') == 1
+
+
+def test_the_english_page_words_the_codes_and_the_downloads_stay_chinese(client, login_as, city):
+    city.station_c.region = None
+    db.session.commit()
+    login_as(city.admin)
+    switch_language(client, "en")
+    html = client.get("/admin/reports/", query_string={"month": "2024-06"}).get_data(as_text=True)
+    assert "All stations social work service statistics, June 2024" in html
+    assert ">No county<" in html and "未划分县区" not in html
+    assert re.search(r'data-level="total"[^>]*><td class="text-nowrap">Total</td><td class="text-nowrap">Total<', html)
+    assert "合计" not in html
+    assert "Maoming" not in html and "茂名市 (City)" in html and "甲镇社工站 (Station)" in html
+    ranged = client.get("/admin/reports/", query_string={"start": "2024-06-03", "end": "2024-06-20"})
+    assert "Jun 3 to Jun 20, 2024" in ranged.get_data(as_text=True)
+    response = client.get("/admin/reports/", query_string={"month": "2024-06", "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [row["名称"] for row in rows if row["层级"] == "县/区"] == ["茂南区", "未划分县区"]
+    assert rows[-1]["层级"] == "合计" and rows[-1]["名称"] == "合计"
+
+
+def test_the_scope_picker_names_each_level_in_chinese(client, login_as, city):
+    login_as(city.admin)
+    html = client.get("/admin/reports/").get_data(as_text=True)
+    assert "茂名市（市）" in html and "茂南区（县/区）" in html and "甲镇社工站（社工站）" in html
 
 
 def test_bad_report_input_is_a_422_page(client, login_as, city):

@@ -35,6 +35,7 @@ def test_dry_run_then_import_of_a_workbook(station, runner, tmp_path):
     dry = runner.invoke(args=["beneficiaries", "import", str(path), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would have created 2" in dry.output and people_count() == 0
+    assert "新建服务点：东村（金塘镇，1 行，首见第 3 行）" in dry.output and "新建服务点：西村" in dry.output
 
     done = runner.invoke(args=["beneficiaries", "import", str(path)])
     assert done.exit_code == 0, done.output

@@ -5,7 +5,9 @@ from datetime import date, timedelta
 import pytest
 
 from extensions import db
-from services.reporting.dashboard import build_dashboard, working_days_between
+from services.errors import NotFound
+from services.reporting.dashboard import build_dashboard, station_schedule, working_days_between
+from tests.factories import make_beneficiary
 from tests.services.reporting.report_fixture import NOW, add_visit, beijing, build_city
 
 
@@ -96,3 +98,41 @@ def test_query_count_does_not_grow_with_visits(city, count_queries):
 ])
 def test_working_days_between(first, last, expected):
     assert working_days_between(first, last) == expected
+
+
+def test_workers_are_listed_by_station_and_name_never_by_output(city):
+    workers = build_dashboard(city.admin, NOW).workers
+    users = {user.id: user for user in (city.w_a, city.w_a2, city.w_b, city.w_c)}
+    by_station_and_name = sorted(workers, key=lambda w: (users[w.worker_id].station.code, users[w.worker_id].username))
+    assert [w.worker_id for w in workers] == [w.worker_id for w in by_station_and_name]
+    # The busiest worker is not put first: the table shows activity, not a ranking (DESIGN.md, the 2023 rule).
+    busiest = max(w.visits_this_month for w in workers)
+    assert workers[0].visits_this_month < busiest
+
+
+def test_a_station_schedule_matches_its_bar_and_lists_who_is_behind(city):
+    bar = next(s for s in build_dashboard(city.admin, NOW).stations if s.station_id == city.station_a.id)
+    schedule = station_schedule(city.admin, city.station_a.id, NOW)
+    assert (schedule.coverage.covered, schedule.coverage.active) == (bar.covered, bar.active) == (1, 4)
+    assert schedule.behind_total == len(schedule.behind) == 3
+    assert schedule.behind[0].beneficiary.id == city.p4.id
+    days = [status.next_due for status in schedule.behind]
+    assert days == sorted(days)
+    assert len(station_schedule(city.admin, city.station_a.id, NOW, limit=2).behind) == 2
+
+
+def test_a_station_outside_the_scope_has_no_schedule_page(city):
+    with pytest.raises(NotFound):
+        station_schedule(city.supervisor_c, city.station_a.id, NOW)
+    with pytest.raises(NotFound):
+        station_schedule(city.admin, 999_999, NOW)
+
+
+def test_a_station_schedule_costs_the_same_queries_however_many_are_behind(city, count_queries):
+    with count_queries() as few:
+        station_schedule(city.admin, city.station_a.id, NOW)
+    for _ in range(5):
+        make_beneficiary(city.station_a)
+    with count_queries() as many:
+        schedule = station_schedule(city.admin, city.station_a.id, NOW)
+    assert many.count == few.count and len(schedule.behind) == 8

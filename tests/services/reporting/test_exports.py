@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import insert, select
 
 from extensions import db
@@ -34,6 +35,11 @@ from tests.factories import (
 )
 
 VISIT_HEADERS = [column.header for column in VISIT_COLUMNS]
+BENEFICIARY_HEADERS = [column.header for column in BENEFICIARY_COLUMNS]
+
+
+def column_letter(headers: list[str], header: str) -> str:
+    return get_column_letter(headers.index(header) + 1)
 
 
 def body(export) -> bytes:
@@ -90,12 +96,13 @@ def scene(app):
     QueueFilters(status=None, warning_code="too_short"),
     QueueFilters(status=None, received_from=date(2024, 5, 7), received_to=date(2024, 5, 8)),
 ])
-def test_csv_holds_the_review_queues_rows_in_its_order(scene, filters):
+def test_csv_holds_the_review_queues_rows_by_record_number(scene, filters):
     user = scene["supervisor"]
 
     rows = csv_rows(body(export_visits(user, filters, "csv")))
 
-    assert [int(row["编号"]) for row in rows] == queue_ids(user, filters)
+    # The ledger is read by id (keyset batches), so it lists the queue's rows in the order they were recorded.
+    assert [int(row["编号"]) for row in rows] == sorted(queue_ids(user, filters))
 
 
 def test_csv_speaks_chinese_and_local_time(scene):
@@ -120,7 +127,7 @@ def test_xlsx_reads_back_with_the_same_rows_numbers_and_local_times(scene):
     header, rows = xlsx_rows(body(export_visits(scene["admin"], filters, "xlsx")))
 
     assert header == VISIT_HEADERS
-    assert [row[0] for row in rows] == queue_ids(scene["admin"], filters)
+    assert [row[0] for row in rows] == sorted(queue_ids(scene["admin"], filters))
     first = next(row for row in rows if row[0] == scene["visits"][0].id)
     values = dict(zip(VISIT_HEADERS, first, strict=True))
     assert values["开始时间"] == datetime(2024, 5, 6, 9, 30)
@@ -135,7 +142,7 @@ def test_geojson_is_wgs84_lon_lat_with_null_geometry_for_visits_without_a_place(
 
     assert collection["type"] == "FeatureCollection"
     features = collection["features"]
-    assert [feature["properties"]["id"] for feature in features] == queue_ids(scene["supervisor"], filters)
+    assert [feature["properties"]["id"] for feature in features] == sorted(queue_ids(scene["supervisor"], filters))
     by_id = {feature["properties"]["id"]: feature for feature in features}
     first, call = scene["visits"][0], scene["visits"][2]
     assert by_id[first.id]["geometry"] == {"type": "Point", "coordinates": [first.longitude, first.latitude]}
@@ -226,7 +233,7 @@ def test_text_that_spreadsheets_would_run_as_a_formula_stays_text(scene, formula
     assert row["备注"] == "'" + formula
 
     workbook = load_workbook(io.BytesIO(body(export_visits(scene["admin"], filters, "xlsx"))))
-    cell = workbook.worksheets[0]["W2"]
+    cell = workbook.worksheets[0][f"{column_letter(VISIT_HEADERS, '备注')}2"]
     assert (cell.value, cell.data_type) == (formula.replace("\r", "\n"), "s")  # XML reads \r back as \n
 
 
@@ -241,7 +248,7 @@ def test_registry_exports_keep_formula_like_text_as_text(scene, formula):
     assert rows[0]["姓名"] == "张三" and rows[0]["地址"] == "'" + formula
 
     workbook = load_workbook(io.BytesIO(body(export_beneficiaries(scene["admin"], filters, "xlsx"))))
-    cell = workbook.worksheets[0]["I2"]
+    cell = workbook.worksheets[0][f"{column_letter(BENEFICIARY_HEADERS, '地址')}2"]
     assert (cell.value, cell.data_type) == (formula.replace("\r", "\n"), "s")  # XML reads \r back as \n
 
 
@@ -285,3 +292,194 @@ def test_thousands_of_rows_stream_in_batches_with_a_bounded_number_of_queries(sc
         assert len(json.loads(b"".join(chunks))["features"]) == 3004
     else:
         assert len(xlsx_rows(b"".join(chunks))[1]) == 3004
+
+
+# --- the whole ledger (台账) -----------------------------------------------------------------------------------------
+
+FULL_FINDINGS = {
+    "basic_living": {"value": "ok", "note": "米面充足"},
+    "safety": {"value": "concern", "note": "电线老化"},
+    "family_support": {"value": "concern", "note": "子女半年未探望"},
+    "care_received": {"value": "ok", "note": ""},
+}
+
+
+@pytest.fixture
+def ledger_visit(scene):
+    """A visit with every field of the form filled in, decided by a named supervisor."""
+    home = scene["home"]
+    village = make_service_point(home, name="西村")
+    partner = make_worker(home, display_name="陈社工")
+    reviewer = make_supervisor(home, display_name="赵督导")
+    started = datetime(2024, 5, 9, 1, 30, 15, 250000, tzinfo=UTC)  # 09:30:15.25 in Asia/Shanghai
+    return make_reviewable_visit(
+        scene["worker"], make_beneficiary(home, name="王五", service_point=village), warnings=("far_from_home",),
+        started_at=started, ended_at=started + timedelta(minutes=45), received_at=started + timedelta(hours=1),
+        service_point_id=village.id, services=["policy_implementation", "resource_linking"],
+        domains=["social_assistance", "elderly_care"], latitude=21.6574321987, longitude=110.918765432,
+        accuracy_m=12.345, distance_from_home_m=1834.56, findings=FULL_FINDINGS,
+        needs=["daily_care", "home_adaptation"], follow_up_needed=True, follow_up_due=date(2024, 5, 23),
+        photo_consent=True, people_count=2, coworkers=[partner], notes="门口有积水", status="approved",
+        reviewer_id=reviewer.id, reviewed_at=started + timedelta(days=1), review_comment="情况属实，请按期跟进",
+    )
+
+
+LEDGER_ROW = {
+    "类型": "入户走访", "状态": "已通过", "社工站": "金塘镇", "村/社区": "西村", "社工": "王社工", "同行社工": "陈社工",
+    "服务对象": "王五", "开始时间": "2024-05-09 09:30:15", "结束时间": "2024-05-09 10:15:15", "时长（分钟）": "45.0",
+    "接收时间": "2024-05-09 10:30:15", "服务领域": "社会救助、养老服务", "服务内容": "政策落实、资源链接", "人次": "2",
+    "纬度（WGS-84）": "21.657432", "经度（WGS-84）": "110.918765", "定位精度（米）": "12.3",
+    "距登记住址（米）": "1834.6",
+    "基本生活（吃穿住医）": "正常", "基本生活（吃穿住医）说明": "米面充足",
+    "安全隐患（房、水、电、气）": "有问题", "安全隐患（房、水、电、气）说明": "电线老化",
+    "家庭赡养/抚养": "有问题", "家庭赡养/抚养说明": "子女半年未探望",
+    "照料情况": "正常", "照料情况说明": "",
+    "需求": "生活照料、适老化改造", "需跟进": "是", "跟进期限": "2024-05-23", "同意拍照": "是", "预警数": "1",
+    "预警": "距离登记住址过远", "审核人": "赵督导", "审核时间": "2024-05-10 09:30:15",
+    "审核意见": "情况属实，请按期跟进", "备注": "门口有积水",
+}
+
+
+def test_the_csv_carries_the_whole_ledger_in_chinese(scene, ledger_visit):
+    rows = csv_rows(body(export_visits(scene["supervisor"], QueueFilters(status="approved"), "csv")))
+
+    row = next(row for row in rows if int(row["编号"]) == ledger_visit.id)
+    assert row == {"编号": str(ledger_visit.id), "社工站编码": scene["home"].code, **LEDGER_ROW}
+    assert list(row) == VISIT_HEADERS
+
+
+def test_the_xlsx_carries_the_same_ledger_with_numbers_dates_and_local_times(scene, ledger_visit):
+    header, rows = xlsx_rows(body(export_visits(scene["admin"], QueueFilters(status="approved"), "xlsx")))
+
+    values = dict(zip(header, next(row for row in rows if row[0] == ledger_visit.id), strict=True))
+    assert values["纬度（WGS-84）"] == 21.657432 and values["经度（WGS-84）"] == 110.918765
+    assert values["开始时间"] == datetime(2024, 5, 9, 9, 30, 15)
+    assert values["审核时间"] == datetime(2024, 5, 10, 9, 30, 15)
+    assert values["跟进期限"] == datetime(2024, 5, 23) and values["人次"] == 2 and values["距登记住址（米）"] == 1834.6
+    not_text = {"纬度（WGS-84）", "经度（WGS-84）", "开始时间", "结束时间", "接收时间", "审核时间", "跟进期限", "人次",
+                "预警数", "时长（分钟）", "定位精度（米）", "距登记住址（米）"}
+    texts = {key: value for key, value in values.items() if key in LEDGER_ROW and key not in not_text}
+    assert texts == {key: LEDGER_ROW[key] or None for key in texts}
+
+
+def test_the_geojson_properties_carry_the_ledger_and_the_geometry_stays_lon_lat(scene, ledger_visit):
+    collection = json.loads(body(export_visits(scene["admin"], QueueFilters(status="approved"), "geojson")))
+
+    feature = next(item for item in collection["features"] if item["properties"]["id"] == ledger_visit.id)
+    assert feature["geometry"]["coordinates"] == [110.918765432, 21.6574321987]
+    properties = feature["properties"]
+    assert (properties["latitude"], properties["longitude"]) == (21.657432, 110.918765)
+    assert properties["finding_safety"] == "有问题" and properties["finding_safety_note"] == "电线老化"
+    assert properties["needs"] == "生活照料、适老化改造" and properties["follow_up_due"] == "2024-05-23"
+    assert properties["reviewer"] == "赵督导" and properties["review_comment"] == "情况属实，请按期跟进"
+    assert properties["started_at"] == "2024-05-09T09:30:15+08:00"
+    assert properties["coworkers"] == "陈社工" and properties["domains"] == "社会救助、养老服务"
+
+
+def test_a_visit_without_findings_or_a_decision_leaves_those_cells_blank(scene):
+    rows = csv_rows(body(export_visits(scene["admin"], QueueFilters(status="submitted", kind="home_visit"), "csv")))
+
+    row = rows[0]
+    assert row["基本生活（吃穿住医）"] == "" and row["安全隐患（房、水、电、气）说明"] == "" and row["需求"] == ""
+    assert row["需跟进"] == "否" and row["跟进期限"] == "" and row["审核人"] == "" and row["审核时间"] == ""
+    assert row["同行社工"] == ""
+
+
+def test_a_returned_visit_shows_its_reviewer_and_comment_as_the_decision_that_stands(scene):
+    reviewer = make_supervisor(scene["home"], display_name="钱督导")
+    visit = make_reviewable_visit(scene["worker"], scene["zhang"], status="returned", reviewer_id=reviewer.id,
+                                  reviewed_at=datetime(2024, 5, 7, 2, 0, tzinfo=UTC), review_comment="请补拍门牌")
+
+    rows = csv_rows(body(export_visits(scene["admin"], QueueFilters(status="returned"), "csv")))
+
+    assert [(int(row["编号"]), row["状态"], row["审核人"], row["审核意见"], row["审核时间"]) for row in rows] == [
+        (visit.id, "退回补充", "钱督导", "请补拍门牌", "2024-05-07 10:00:00")]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_latitude_comes_before_longitude_in_every_table(scene, export_format):
+    visits = export_visits(scene["admin"], None, export_format)
+    people = export_beneficiaries(scene["admin"], None, export_format)
+
+    for headers, latitude, longitude in ((visit_headers_of(visits, export_format), "纬度（WGS-84）", "经度（WGS-84）"),
+                                         (visit_headers_of(people, export_format), "纬度", "经度")):
+        assert headers.index(latitude) + 1 == headers.index(longitude)
+
+
+def visit_headers_of(export, export_format) -> list[str]:
+    data = body(export)
+    if export_format == "csv":
+        return data.decode("utf-8-sig").splitlines()[0].split(",")
+    return list(xlsx_rows(data)[0])
+
+
+def test_registry_coordinates_have_six_decimals_latitude_first(scene):
+    person = make_beneficiary(scene["home"], name="赵六", home_latitude=21.65, home_longitude=110.9187654321)
+
+    rows = csv_rows(body(export_beneficiaries(scene["admin"], None, "csv")))
+    row = next(row for row in rows if row["姓名"] == "赵六")
+    assert (row["纬度"], row["经度"]) == ("21.650000", "110.918765")
+    header, sheet_rows = xlsx_rows(body(export_beneficiaries(scene["admin"], None, "xlsx")))
+    values = dict(zip(header, next(row for row in sheet_rows if row[0] == "赵六"), strict=True))
+    assert (values["纬度"], values["经度"]) == (21.65, 110.918765)
+    collection = json.loads(body(export_beneficiaries(scene["admin"], None, "geojson")))
+    feature = next(item for item in collection["features"] if item["properties"]["name"] == "赵六")
+    assert feature["geometry"]["coordinates"] == [person.home_longitude, person.home_latitude]
+
+
+@pytest.mark.parametrize("field, header", [
+    ("review_comment", "审核意见"), ("findings", "安全隐患（房、水、电、气）说明"), ("coworker", "同行社工"),
+])
+def test_the_ledgers_free_text_is_kept_as_text_not_formulas(scene, field, header):
+    formula = '=HYPERLINK("http://example.invalid","点我")'
+    home = scene["home"]
+    overrides = {
+        "review_comment": {"review_comment": formula},
+        "findings": {"findings": {"safety": {"value": "concern", "note": formula}}},
+        "coworker": {"coworkers": [make_worker(home, display_name=formula)]},
+    }[field]
+    make_reviewable_visit(scene["worker"], scene["zhang"], kind="case_service", **overrides)
+    filters = QueueFilters(status=None, kind="case_service")
+
+    assert csv_rows(body(export_visits(scene["admin"], filters, "csv")))[0][header] == "'" + formula
+    workbook = load_workbook(io.BytesIO(body(export_visits(scene["admin"], filters, "xlsx"))))
+    cell = workbook.worksheets[0][f"{column_letter(VISIT_HEADERS, header)}2"]
+    assert (cell.value, cell.data_type) == (formula, "s")
+
+
+def add_visits(scene, count: int) -> None:
+    """`count` more visits at the home station, every third with a co-worker and every other one warned."""
+    partner = make_worker(scene["home"], display_name="陈社工")
+    for number in range(count):
+        make_reviewable_visit(scene["worker"], scene["zhang"], warnings=("too_short",) if number % 2 else (),
+                              coworkers=[partner] if number % 3 == 0 else [])
+
+
+@pytest.mark.parametrize("batch_rows", [3, 7])
+@pytest.mark.parametrize("export_format", ["csv", "xlsx", "geojson"])
+def test_each_batch_costs_two_queries_whatever_its_size(scene, count_queries, batch_rows, export_format):
+    add_visits(scene, 17)
+    visit_count = 4 + 17
+    export = export_visits(scene["supervisor"], QueueFilters(status=None), export_format, batch_rows=batch_rows)
+    with count_queries() as counter:
+        data = b"".join(export.chunks)
+
+    full_batches, rest = divmod(visit_count, batch_rows)
+    # A batch: its rows (station, village, worker, person, reviewer joined) and its warnings and co-workers.
+    # A last full batch is followed by one empty read that ends the export.
+    expected = 2 * full_batches + (2 if rest else 1)
+    assert counter.count == expected
+    if export_format == "csv":
+        rows = csv_rows(data)
+        assert [int(row["编号"]) for row in rows] == sorted(int(row["编号"]) for row in rows)
+        assert len(rows) == visit_count
+        assert sum(row["同行社工"] == "陈社工" for row in rows) == 6
+
+
+def test_keyset_batches_read_every_row_once_whatever_the_batch_size(scene):
+    add_visits(scene, 10)
+    expected = csv_rows(body(export_visits(scene["admin"], QueueFilters(status=None), "csv")))
+
+    for batch_rows in (1, 2, 5, 14, 15, 1000):
+        rows = csv_rows(body(export_visits(scene["admin"], QueueFilters(status=None), "csv", batch_rows=batch_rows)))
+        assert rows == expected

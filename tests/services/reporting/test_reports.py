@@ -11,7 +11,17 @@ from sqlalchemy import func, select
 from extensions import db
 from models import Visit
 from services.errors import Invalid, NotFound
-from services.reporting.reports import FIGURE_COLUMNS, build_report, report_csv, report_xlsx
+from services.reporting.reports import (
+    COUNTY,
+    FIGURE_COLUMNS,
+    STATION,
+    TOTAL,
+    build_report,
+    download_title,
+    report_csv,
+    report_scopes,
+    report_xlsx,
+)
 from tests.services.reporting.report_fixture import add_visit, beijing, build_city
 
 JUNE = (date(2024, 6, 1), date(2024, 6, 30))
@@ -156,7 +166,9 @@ def test_csv_has_a_bom_and_parses_to_the_same_numbers(city):
     assert int(total["入户走访（人次）"]) == 4
     assert float(total["防汛救灾（小时）"]) == 18.0
     assert int(total["服务对象（人）"]) == 6
-    assert float(total["服务对象覆盖率"]) == 0.625
+    # Shares are percentages, as on the page and in the XLSX (issue 11 §7), not bare fractions.
+    assert total["服务对象覆盖率"] == "62.5%"
+    assert total["服务点覆盖率"] == "71.4%"
 
 
 @pytest.mark.parametrize("formula", ["=1+1", "+1+1", "-2+3", "@SUM(1)", "\t=1+1"])
@@ -185,3 +197,70 @@ def test_report_query_count_does_not_grow_with_visits(city, count_queries):
         report = build_report(city.admin, *JUNE)
     assert many.count == few.count
     assert report.total.approved_visits == 10 + 19
+
+
+def test_rows_carry_codes_not_words(city):
+    report = build_report(city.admin, *JUNE)
+    assert {row.level for row in report.stations} == {STATION}
+    assert {row.level for row in report.counties} == {COUNTY}
+    assert report.total.level == TOTAL
+    # The whole scope's total has no name of its own: the page and the downloads word it.
+    assert report.total.name == "" and report.total.code == ""
+    assert all(row.county_assigned for row in [*report.stations, *report.counties])
+
+
+def test_stations_outside_any_county_are_flagged_not_named(city):
+    city.station_c.region = None
+    db.session.commit()
+    report = build_report(city.admin, *JUNE)
+    (unassigned,) = [row for row in report.counties if not row.county_assigned]
+    assert (unassigned.code, unassigned.name) == ("", "")
+    (station_c,) = [row for row in report.stations if row.code == "440904001"]
+    assert (station_c.county_assigned, station_c.parent_name) == (False, "")
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert [row["名称"] for row in rows if row["层级"] == "县/区"] == ["茂南区", "未划分县区"]
+    assert [row["所属县/区"] for row in rows if row["编码"] == "440904001"] == ["未划分县区"]
+    assert rows[-1]["名称"] == "合计"
+
+
+def test_a_whole_month_is_named_as_a_month_and_a_range_by_its_days(city):
+    june = build_report(city.admin, *JUNE, region_code="440902")
+    assert june.month == date(2024, 6, 1)
+    assert download_title(june) == "茂南区 社会工作服务统计 2024年6月"
+    part = build_report(city.admin, date(2024, 6, 3), date(2024, 6, 20), region_code="440902")
+    assert part.month is None
+    assert download_title(part) == "茂南区 社会工作服务统计 2024年6月3日至6月20日"
+    across = build_report(city.admin, date(2023, 12, 1), date(2024, 1, 31))
+    assert across.month is None
+    assert download_title(across) == "全部 社会工作服务统计 2023年12月1日至2024年1月31日"
+
+
+def test_a_total_that_repeats_the_one_county_is_left_out_of_the_downloads(city):
+    report = build_report(city.admin, *JUNE, region_code="440902")
+    assert report.total_repeats_a_row
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert [row["层级"] for row in rows] == ["社工站", "社工站", "县/区"]
+    workbook = load_workbook(io.BytesIO(report_xlsx(report)))
+    assert workbook["按社工站"]["A1"].value == "茂南区 社会工作服务统计 2024年6月"
+    # Two stations: their sheet keeps its 合计; one county: its sheet does not repeat it.
+    assert [row[1] for row in workbook["按社工站"].iter_rows(min_row=3, values_only=True)] == [
+        "甲镇社工站", "乙镇社工站", "合计"]
+    assert [row[1] for row in workbook["按县区"].iter_rows(min_row=3, values_only=True)] == ["茂南区"]
+    assert [row[0] for row in workbook["合计"].iter_rows(min_row=3, values_only=True)] == ["茂南区"]
+    city_report = build_report(city.admin, *JUNE, region_code="440900")
+    assert not city_report.total_repeats_a_row
+
+
+def test_xlsx_columns_are_as_wide_as_their_chinese_headers(city):
+    workbook = load_workbook(io.BytesIO(report_xlsx(build_report(city.admin, *JUNE, region_code="440900"))))
+    sheet = workbook["按社工站"]
+    # 审核通过走访记录（条）: 11 wide characters, 2 units each, plus a margin; not sized on the long title row.
+    assert sheet.column_dimensions["D"].width == 24
+    assert sheet.column_dimensions["A"].width < 20
+
+
+def test_report_scopes_are_codes_names_and_levels(city):
+    scopes = report_scopes(city.admin)
+    assert [(scope.code, scope.name, scope.level) for scope in scopes][:3] == [
+        ("440900", "茂名市", "city"), ("440902", "茂南区", "county"), ("440904", "电白区", "county")]
+    assert {scope.level for scope in scopes[3:]} == {"station"}

@@ -9,10 +9,13 @@ from openpyxl import Workbook, load_workbook
 
 from services.reporting.tables import (
     FORMULA_STARTS,
+    MAX_COLUMN_WIDTH,
     Column,
     append_xlsx_row,
     csv_bytes,
     csv_chunks,
+    display_width,
+    fit_column_widths,
     xlsx_bytes,
     xlsx_chunks,
 )
@@ -61,3 +64,31 @@ def test_an_in_memory_workbook_row_stores_formula_like_text_as_text(text):
     sheet = load_workbook(io.BytesIO(xlsx_bytes(workbook))).active
     assert (sheet["A1"].value, sheet["A1"].data_type) == (as_read_back(text), "s")
     assert sheet["B1"].value == 4 and sheet["C1"].value == "ok"
+
+
+@pytest.mark.parametrize(("value", "width"), [
+    ("张三", 4), ("abc", 3), ("茂南区（县/区）", 15), (12, 2), (0.625, 4), (None, 0),
+    (date(2024, 5, 6), 10), (datetime(2024, 5, 6, 9, 30), 19),
+])
+def test_a_chinese_character_takes_two_units_of_width(value, width):
+    assert display_width(value) == width
+
+
+def test_streamed_xlsx_columns_fit_their_header_and_rows():
+    columns = [Column("name", "服务对象"), Column("note", "备注"), Column("id", "编号", 10)]
+    rows = [["欧阳秀英", "x" * 200, 1], ["李四", "短", 2]]
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx_chunks("表", columns, rows)))).worksheets[0]
+    widths = [sheet.column_dimensions[letter].width for letter in "ABC"]
+    # 8 units of Chinese plus a margin; a long note capped; a declared width kept as the least.
+    assert widths == [10, MAX_COLUMN_WIDTH, 10]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["欧阳秀英", "李四"]
+
+
+def test_an_in_memory_sheet_is_sized_below_its_title_row():
+    workbook = Workbook()
+    sheet = workbook.active
+    append_xlsx_row(sheet, ["一个很长很长很长很长很长很长很长的标题"])
+    append_xlsx_row(sheet, ["名称", "数"])
+    append_xlsx_row(sheet, ["甲镇社工站", 12345678])
+    fit_column_widths(sheet, min_row=2)
+    assert (sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width) == (12, 10)
