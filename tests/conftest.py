@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +20,7 @@ from sqlalchemy.engine import make_url
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 from services.storage import S3Storage
+from tests.servers import free_port, server_process
 
 TEST_ID_NUMBER_KEY = hashlib.sha256(b"zoufang test ID number key").digest()
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "photos"
@@ -169,43 +167,13 @@ def shared_photos() -> Path:
     return SHARED_PHOTOS
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    """Wait until something accepts connections on the loopback port; fail if process exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
-def s3_endpoint():
+def s3_endpoint(tmp_path_factory):
     """moto's standalone S3-compatible server, over HTTP on a free loopback port, for the whole run."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "{port}"]
+    with server_process(command, tmp_path_factory.mktemp("moto") / "moto.log", ready_path=None,
+                        stop_seconds=10) as server:
+        yield server.base_url
 
 
 @pytest.fixture

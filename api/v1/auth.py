@@ -1,18 +1,19 @@
 """POST /auth/login, POST /auth/logout."""
 
 from flask import jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import fields
 
 from api.parsing import load_json
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import TokenSchema
 from api.v1.security import current_token, token_required
 from services.accounts.credentials import log_in, revoke_token
 
 
-class LoginSchema(Schema):
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
+class LoginSchema(ApiSchema):
+    username = fields.Str(required=True, validate=Length(min=1, max=64), metadata={"example": "liming"})
+    password = fields.Str(required=True, validate=Length(min=1, max=256), metadata={"example": "correct-horse-42"})
 
 
 @bp.post("/auth/login")
@@ -30,7 +31,6 @@ def login():
         content:
           application/json:
             schema: LoginSchema
-            example: {username: liming, password: correct-horse-42}
       responses:
         200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}

@@ -1,9 +1,10 @@
 """GET /beneficiaries: the people of the worker's station, searchable by name or pinyin initials, nearest first."""
 
 from flask import jsonify
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_dump, validate
+from marshmallow import EXCLUDE, ValidationError, fields, pre_dump
 
 from api.parsing import load_query
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import GpsSchema, NamedRefSchema, PageQuerySchema, PageSchema
 from api.v1.security import current_user, token_required
@@ -20,15 +21,15 @@ class LatLonField(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         parts = text.split(",")
         if len(parts) != 2:
-            raise ValidationError("expected lat,lon in WGS-84 degrees, e.g. 21.665,110.928")
+            raise ValidationError("须为 WGS-84 经纬度“纬度,经度”，如 21.665,110.928")
         try:
             latitude, longitude = float(parts[0]), float(parts[1])
         except ValueError as error:
-            raise ValidationError("lat and lon must be numbers") from error
+            raise ValidationError("纬度和经度须为数字") from error
         if not is_latitude(latitude):
-            raise ValidationError("lat must be between -90 and 90")
+            raise ValidationError("纬度须在 -90 到 90 之间")
         if not is_longitude(longitude):
-            raise ValidationError("lon must be between -180 and 180")
+            raise ValidationError("经度须在 -180 到 180 之间")
         return latitude, longitude
 
 
@@ -38,7 +39,7 @@ class BeneficiaryQuerySchema(PageQuerySchema):
     class Meta:
         unknown = EXCLUDE
 
-    q = fields.Str(load_default=None, validate=validate.Length(max=64),
+    q = fields.Str(load_default=None, validate=Length(max=64),
                    metadata={"description": "Part of the name, the start of its pinyin initials (zxm), a full ID "
                                             "number, or its last 4, 5 or 6 characters (1234, 01234X)"})
     near = LatLonField(load_default=None, metadata={"description": "WGS-84 lat,lon: sort by distance from home",
@@ -48,34 +49,36 @@ class BeneficiaryQuerySchema(PageQuerySchema):
                        "most urgent first, or nearest first with `near`"})
 
 
-class LabelledCodeSchema(Schema):
+class LabelledCodeSchema(ApiSchema):
     """A vocabulary code with its Chinese label."""
 
     code = fields.Str()
     zh = fields.Str()
 
 
-class LastVisitSchema(Schema):
-    id = fields.Int()
-    kind = fields.Str()
-    started_at = fields.DateTime()
-    status = fields.Str()
+class LastVisitSchema(ApiSchema):
+    id = fields.Int(metadata={"example": 901})
+    kind = fields.Str(metadata={"example": "home_visit"})
+    started_at = fields.DateTime(metadata={"example": "2025-05-02T09:30:00+00:00"})
+    status = fields.Str(metadata={"example": "submitted"})
 
 
-class VisitScheduleSchema(Schema):
+class VisitScheduleSchema(ApiSchema):
     """Where a person stands against their required visit frequency; only approved visits count."""
 
     interval_days = fields.Int(metadata={"description": "Required interval: the strictest category, tightened by "
-                                                        "the risk tier"})
+                                                        "the risk tier", "example": 30})
     last_approved_visit_at = fields.DateTime(allow_none=True, metadata={
-        "description": "Start of the latest approved home visit, case service or care call; null if none"})
+        "description": "Start of the latest approved home visit, case service or care call; null if none",
+        "example": "2025-03-28T02:10:00+00:00"})
     next_due_on = fields.Date(metadata={
         "description": "Local date the next visit is due: the last approved visit's date + interval, or the "
-                       "registration date when never visited"})
+                       "registration date when never visited", "example": "2025-04-27"})
     days_overdue = fields.Int(metadata={
-        "description": "Today minus next_due_on: positive when overdue, 0 when due today, negative when not yet due"})
+        "description": "Today minus next_due_on: positive when overdue, 0 when due today, negative when not yet due",
+        "example": 8})
     pending_review = fields.Bool(metadata={
-        "description": "A visit awaits review; it resets the schedule only once approved"})
+        "description": "A visit awaits review; it resets the schedule only once approved", "example": True})
 
 
 def _schedule(status: DueStatus | None) -> dict | None:
@@ -96,23 +99,27 @@ def _labelled(code: str | None, vocabulary) -> dict | None:
     return {"code": code, "zh": vocabulary[code]["zh"] if code in vocabulary else code}
 
 
-class BeneficiaryItemSchema(Schema):
+class BeneficiaryItemSchema(ApiSchema):
     """One person as the phone lists them; the ID number only ever masked."""
 
-    id = fields.Int()
-    name = fields.Str()
-    gender = fields.Nested(LabelledCodeSchema, allow_none=True)
-    birth_year = fields.Int(allow_none=True)
-    age = fields.Int(allow_none=True)
-    categories = fields.List(fields.Nested(LabelledCodeSchema))
-    risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True)
-    station = fields.Nested(NamedRefSchema)
-    service_point = fields.Nested(NamedRefSchema, allow_none=True)
-    address = fields.Str()
-    home = fields.Nested(GpsSchema, allow_none=True)
-    phone = fields.Str(allow_none=True)
-    id_number_masked = fields.Str()
-    distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near"})
+    id = fields.Int(metadata={"example": 17})
+    name = fields.Str(metadata={"example": "张小明"})
+    gender = fields.Nested(LabelledCodeSchema, allow_none=True, metadata={"example": {"code": "male", "zh": "男"}})
+    birth_year = fields.Int(allow_none=True, metadata={"example": 1948})
+    age = fields.Int(allow_none=True, metadata={"example": 77})
+    categories = fields.List(fields.Nested(LabelledCodeSchema), metadata={
+        "example": [{"code": "elderly_alone", "zh": "独居老人"}, {"code": "tekun", "zh": "特困"}]})
+    risk_tier = fields.Nested(LabelledCodeSchema, allow_none=True,
+                              metadata={"example": {"code": "key", "zh": "重点（每月）"}})
+    station = fields.Nested(NamedRefSchema, metadata={"example": {"id": 3, "name": "高州市石鼓镇社工站"}})
+    service_point = fields.Nested(NamedRefSchema, allow_none=True,
+                                  metadata={"example": {"id": 12, "name": "石鼓村服务点"}})
+    address = fields.Str(metadata={"example": "石鼓村三队12号"})
+    home = fields.Nested(GpsSchema, allow_none=True, metadata={"example": {"lat": 21.665, "lon": 110.928}})
+    phone = fields.Str(allow_none=True, metadata={"example": "13800000000"})
+    id_number_masked = fields.Str(metadata={"example": "440902********1234"})
+    distance_m = fields.Float(allow_none=True, metadata={"description": "Metres from `near`; null without near",
+                                                         "example": 182.4})
     last_visit = fields.Nested(LastVisitSchema, allow_none=True)
     schedule = fields.Nested(VisitScheduleSchema, allow_none=True)
 
@@ -171,30 +178,6 @@ def list_beneficiaries():
           content:
             application/json:
               schema: BeneficiaryPageSchema
-              example:
-                items:
-                  - id: 17
-                    name: 张小明
-                    gender: {code: male, zh: 男}
-                    birth_year: 1948
-                    age: 77
-                    categories: [{code: elderly_alone, zh: 独居老人}, {code: tekun, zh: 特困}]
-                    risk_tier: {code: key, zh: 重点（每月）}
-                    station: {id: 3, name: 高州市石鼓镇社工站}
-                    service_point: {id: 12, name: 石鼓村服务点}
-                    address: 石鼓村三队12号
-                    home: {lat: 21.665, lon: 110.928}
-                    phone: "13800000000"
-                    id_number_masked: 440902********1234
-                    distance_m: 182.4
-                    last_visit: {id: 901, kind: home_visit, started_at: "2025-05-02T09:30:00+00:00", status: submitted}
-                    schedule:
-                      interval_days: 30
-                      last_approved_visit_at: "2025-03-28T02:10:00+00:00"
-                      next_due_on: "2025-04-27"
-                      days_overdue: 8
-                      pending_review: true
-                next_cursor: eyJvcmRlciI6Im5lYXIiLCJrZXkiOlswLDAuMDAxLDE3XX0
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """

@@ -22,14 +22,6 @@ def me():
           content:
             application/json:
               schema: UserSchema
-              example:
-                id: 5
-                username: liming
-                display_name: 李敏
-                phone: "13800000000"
-                role: worker
-                station: {id: 3, code: "440902001", name: 石鼓镇社工站}
-                supervised_stations: []
         401: {$ref: '#/components/responses/Unauthorized'}
     """
     return jsonify(dump_user(current_user()))

@@ -4,8 +4,9 @@ Public: nothing here is personal, and a mini-program can label its login and off
 """
 
 from flask import current_app, jsonify
-from marshmallow import Schema, fields, pre_dump
+from marshmallow import fields, pre_dump
 
+from api.schema import ApiSchema
 from api.v1.blueprint import bp
 from models import enums
 from services.photos.pipeline import MIME_TYPES as PHOTO_MIME_TYPES
@@ -30,7 +31,7 @@ VOCABULARIES = {
 }
 
 
-class VocabularyEntrySchema(Schema):
+class VocabularyEntrySchema(ApiSchema):
     code = fields.Str()
     zh = fields.Str()
     en = fields.Str()
@@ -40,7 +41,7 @@ class WarningCodeSchema(VocabularyEntrySchema):
     severity = fields.Int(metadata={"description": "Higher is looked at first by reviewers"})
 
 
-class KindRulesSchema(Schema):
+class KindRulesSchema(ApiSchema):
     """Which visit kinds need what, so a phone can shape its form."""
 
     with_beneficiary = fields.List(fields.Str())
@@ -49,7 +50,7 @@ class KindRulesSchema(Schema):
     duty = fields.List(fields.Str())
 
 
-class LimitsSchema(Schema):
+class LimitsSchema(ApiSchema):
     max_photo_bytes = fields.Int()
     max_photo_pixels = fields.Int()
     max_photos_per_visit = fields.Int()
@@ -59,7 +60,7 @@ class LimitsSchema(Schema):
     accepted_photo_types = fields.List(fields.Str(), metadata={"description": "Judged by content; HEIF covers HEIC"})
 
 
-class MetaSchema(Schema):
+class MetaSchema(ApiSchema):
     """The vocabularies as lists of {code, zh, en}, in their defined order, and the limits."""
 
     roles = fields.List(fields.Nested(VocabularyEntrySchema))

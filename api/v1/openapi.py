@@ -2,12 +2,16 @@
 
 Every view of the api_v1 blueprint documents itself: a summary line, `---`, then YAML keyed by HTTP method
 (see the views). This module walks the app's URL map, so a new endpoint appears here without editing it.
+Examples live with the schemas, as `metadata={"example": …}` on their fields: a request body or response that names
+a schema and gives no example of its own gets one composed from its fields (nested schemas included), so one
+example of a visit serves every operation that answers with one. A docstring still gives its own where an
+operation's example says something the schema's cannot (an error body, a sample of /meta's vocabularies).
 
 Why not apispec-webframeworks' FlaskPlugin: it finds a view's URL by looking the function up in the app and takes
 the first rule of that endpoint, assuming one rule per view, while the photo-variant view serves two URLs under
 two endpoints; and its path conversion drops the converters, so `<int:photo_id>` would lose its integer schema.
 What it would replace is the docstring loading below (one apispec call) and a regex; the rule walk, path
-parameters and operation ids are needed either way.
+parameters, operation ids and composed examples are needed either way.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from apispec.yaml_utils import load_operations_from_docstring
 from flask import Flask, current_app, jsonify
+from marshmallow import Schema, fields
 from werkzeug.routing import Rule
 
 from api.v1.blueprint import bp
@@ -70,7 +76,7 @@ _EVERY_OPERATION_RESPONSES = {400: "BadRequest", 503: "ServiceUnavailable"}
 # inside the accepted visit window and validate against the live server.
 _RELATIVE_TIME = re.compile(r"^\{now(?P<sign>[+-])(?P<amount>\d+)(?P<unit>[mhd])\}$")
 _TIME_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-_ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["Must be greater than or equal to -90."]}}
+_ERROR_EXAMPLE_FIELDS = {"ValidationError": {"location.latitude": ["须在 -90 到 90 之间"]}}
 _ERROR_HEADERS = {
     "MethodNotAllowed": {"Allow": {"description": "The methods the path accepts", "schema": {"type": "string"}}},
     "TooManyRequests": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
@@ -80,13 +86,52 @@ _ERROR_HEADERS = {
 # The answer of every way to log in (password, WeChat, WeChat bind).
 LOGGED_IN_RESPONSE = {
     "description": "Logged in: the token is shown once; send it as `Authorization: Bearer <token>`",
-    "content": {"application/json": {"schema": TokenSchema, "example": {
-        "token": "7Jx0c1bGQm0n3n6X-4iV0b0HcS9m2vT1sWJkq1PzQxk",
-        "expires_at": "2025-06-30T08:00:00+00:00",
-        "user": {"id": 5, "username": "liming", "display_name": "李敏", "phone": None, "role": "worker",
-                 "station": {"id": 3, "code": "440902001", "name": "石鼓镇社工站"}, "supervised_stations": []},
-    }}},
+    "content": {"application/json": {"schema": TokenSchema}},
 }
+_NO_EXAMPLE = object()
+
+
+def schema_example(schema: Schema) -> dict:
+    """An example object of a schema, from its fields' `metadata={"example": …}`.
+
+    A nested schema's example is composed the same way unless its field gives its own; fields with neither are left
+    out, so a request example shows the fields a phone usually sends, not every optional one.
+    """
+    example = {}
+    for name, field in schema.fields.items():
+        value = _field_example(field)
+        if value is not _NO_EXAMPLE:
+            example[field.data_key or name] = value
+    return example
+
+
+def _field_example(field: fields.Field):
+    if "example" in field.metadata:
+        return field.metadata["example"]
+    if isinstance(field, fields.Nested):
+        nested = schema_example(field.schema)
+        if not nested:
+            return _NO_EXAMPLE
+        return [nested] if field.many else nested
+    if isinstance(field, fields.List):
+        item = _field_example(field.inner)
+        return _NO_EXAMPLE if item is _NO_EXAMPLE else [item]
+    return _NO_EXAMPLE
+
+
+def _with_schema_examples(target: dict) -> dict:
+    """An operation or response whose JSON bodies naming a schema carry that schema's example, unless they give one."""
+    bodies = [target, target.get("requestBody", {}), *target.get("responses", {}).values()]
+    for body in bodies:
+        for media_type, content in body.get("content", {}).items():
+            schema = content.get("schema")
+            if "json" not in media_type or "example" in content or "examples" in content:
+                continue
+            if isinstance(schema, str | Schema) or (isinstance(schema, type) and issubclass(schema, Schema)):
+                example = schema_example(resolve_schema_instance(schema))
+                if example:
+                    content["example"] = example
+    return target
 
 
 def _error_response(name: str) -> dict:
@@ -154,7 +199,7 @@ def build_openapi_document(app: Flask) -> dict:
     spec.components.schema("Error", schema=ErrorSchema)
     for name in ERROR_RESPONSES:
         spec.components.response(name, _error_response(name))
-    spec.components.response("LoggedIn", LOGGED_IN_RESPONSE)
+    spec.components.response("LoggedIn", _with_schema_examples(copy.deepcopy(LOGGED_IN_RESPONSE)))
 
     operation_ids: set[str] = set()
     for rule in api_rules(app):
@@ -166,6 +211,7 @@ def build_openapi_document(app: Flask) -> dict:
         endpoint = rule.endpoint.removeprefix(f"{BLUEPRINT_NAME}.")
         for method, operation in operations.items():
             _with_path_parameters(operation, path_parameters)
+            _with_schema_examples(operation)
             responses = operation.setdefault("responses", {})
             for status, name in _EVERY_OPERATION_RESPONSES.items():
                 if status not in responses and str(status) not in responses:

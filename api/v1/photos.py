@@ -1,10 +1,11 @@
 """POST /photos (one photo per request); GET /photos/<id> (display copy) and /photos/<id>/thumb, one view."""
 
 from flask import jsonify
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 from werkzeug.datastructures import FileStorage
 
 from api.parsing import load_files
+from api.schema import ApiSchema
 from api.v1.blueprint import bp
 from api.v1.schemas import PhotoSchema
 from api.v1.security import current_user, token_required
@@ -23,7 +24,7 @@ class UploadedFileField(fields.Field):
         return value
 
 
-class PhotoUploadSchema(Schema):
+class PhotoUploadSchema(ApiSchema):
     """The multipart body of an upload: one photo in the field `file`, as wx.uploadFile sends it."""
 
     file = UploadedFileField(required=True, error_messages={"required": "缺少照片文件（字段 file）"})
@@ -52,14 +53,9 @@ def upload_photo():
           content:
             application/json:
               schema: PhotoSchema
-              example: &photo {id: 17, sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
-                               mime_type: image/jpeg, width: 4032, height: 3024, bytes: 2913134,
-                               taken_at: '2024-05-06T09:41:12+08:00', gps: {lat: 21.6653, lon: 110.9281},
-                               camera_make: HUAWEI, camera_model: ELS-AN00, visit_id: null,
-                               url: /api/v1/photos/17, thumb_url: /api/v1/photos/17/thumb}
         200:
           description: The same bytes were uploaded before by this user; that photo is returned
-          content: {application/json: {schema: PhotoSchema, example: *photo}}
+          content: {application/json: {schema: PhotoSchema}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         413: {$ref: '#/components/responses/PayloadTooLarge'}

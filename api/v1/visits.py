@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 
 from flask import jsonify, url_for
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, fields, post_load
 
 from api.parsing import load_json, load_query
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import NamedRefSchema, PageQuerySchema, PageSchema, PhotoSchema
 from api.v1.security import current_user, token_required
@@ -24,15 +25,15 @@ from services.visits.inputs import FindingInput, LocationInput, VisitInput
 from services.visits.submission import get_visit, list_visits_for_worker, resubmit_visit, submit_visit
 
 
-def _enum(vocabulary, description: str | None = None) -> dict:
+def _enum(vocabulary, description: str | None = None, **more) -> dict:
     # Documentation only: services.visits validates the codes against the same vocabulary.
-    metadata = {"enum": list(vocabulary)}
+    metadata = {"enum": list(vocabulary), **more}
     if description:
         metadata["description"] = description
     return metadata
 
 
-class _ForwardCompatibleSchema(Schema):
+class _ForwardCompatibleSchema(ApiSchema):
     class Meta:
         # Unknown fields are ignored, not refused: a phone updated before the server would otherwise
         # have its queued offline check-ins refused forever. They never reach the database.
@@ -43,11 +44,14 @@ class LocationInputSchema(_ForwardCompatibleSchema):
     """The check-in point as the phone's location API gave it."""
 
     # The range is checked by services.visits (services.geo's check), documented here.
-    latitude = fields.Float(required=True, metadata={"minimum": LATITUDE_RANGE[0], "maximum": LATITUDE_RANGE[1]})
-    longitude = fields.Float(required=True, metadata={"minimum": LONGITUDE_RANGE[0], "maximum": LONGITUDE_RANGE[1]})
+    latitude = fields.Float(required=True, metadata={"minimum": LATITUDE_RANGE[0], "maximum": LATITUDE_RANGE[1],
+                                                     "example": 21.6625})
+    longitude = fields.Float(required=True, metadata={"minimum": LONGITUDE_RANGE[0], "maximum": LONGITUDE_RANGE[1],
+                                                      "example": 110.9331})
     accuracy = fields.Float(load_default=None, allow_none=True,
-                            metadata={"minimum": 0, "description": "Horizontal accuracy in metres"})
-    coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02"))
+                            metadata={"minimum": 0, "description": "Horizontal accuracy in metres", "example": 15})
+    coord_type = fields.Str(required=True, metadata=_enum(COORD_TYPES, "wx.getLocation's type: wgs84 or gcj02",
+                                                          example="gcj02"))
 
     @post_load
     def _to_input(self, data: dict, **_kwargs) -> LocationInput:
@@ -72,25 +76,30 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
     """
 
     beneficiary_id = fields.Int(load_default=None, allow_none=True, strict=True,
-                                metadata={"description": "Required for home_visit, case_service, care_call"})
-    kind = fields.Str(required=True, metadata=_enum(VISIT_KINDS))
-    services = fields.List(fields.Str(metadata=_enum(SERVICES)), load_default=list)
+                                metadata={"description": "Required for home_visit, case_service, care_call",
+                                          "example": 12})
+    kind = fields.Str(required=True, metadata=_enum(VISIT_KINDS, example="home_visit"))
+    services = fields.List(fields.Str(metadata=_enum(SERVICES)), load_default=list,
+                           metadata={"example": ["policy_implementation"]})
     domains = fields.List(fields.Str(metadata=_enum(DOMAINS)), load_default=list)
-    started_at = fields.AwareDateTime(required=True, format="iso")
-    ended_at = fields.AwareDateTime(required=True, format="iso")
+    # "{now-40m}": filled in when the OpenAPI document is served, so the example stays inside the visit window.
+    started_at = fields.AwareDateTime(required=True, format="iso", metadata={"example": "{now-40m}"})
+    ended_at = fields.AwareDateTime(required=True, format="iso", metadata={"example": "{now-15m}"})
     location = fields.Nested(LocationInputSchema, load_default=None, allow_none=True,
                              metadata={"description": "Required except for care_call, which has none"})
-    notes = fields.Str(load_default="", metadata={"description": "One short note; at most MAX_NOTES_LENGTH (2000)"})
+    notes = fields.Str(load_default="", metadata={"description": "One short note; at most MAX_NOTES_LENGTH (2000)",
+                                                  "example": "老人身体尚可，反映屋顶漏水"})
     photo_ids = fields.List(fields.Int(strict=True), load_default=list,
                             metadata={"description": "Own uploaded photos, in display order; at least one for "
-                                                     "home_visit, none for care_call, at most 9"})
+                                                     "home_visit, none for care_call, at most 9",
+                                      "example": [31, 32, 33]})
     findings = fields.Dict(keys=fields.Str(metadata=_enum(FINDING_AREAS)), values=fields.Nested(FindingInputSchema),
                            load_default=dict)
     needs = fields.List(fields.Str(metadata=_enum(NEEDS)), load_default=list)
     follow_up_needed = fields.Bool(load_default=False)
     follow_up_due = fields.Date(load_default=None, allow_none=True)
     photo_consent = fields.Bool(load_default=False,
-                                metadata={"description": "The person agreed to be photographed"})
+                                metadata={"description": "The person agreed to be photographed", "example": True})
     coworker_ids = fields.List(fields.Int(strict=True), load_default=list,
                                metadata={"description": "Other workers of the station present"})
     people_count = fields.Int(load_default=1, strict=True,
@@ -109,8 +118,9 @@ class VisitUpdateSchema(_ForwardCompatibleSchema):
 class VisitResubmitSchema(VisitUpdateSchema):
     """A returned visit sent back (PUT): the whole body again, and the worker's answer to the reviewer."""
 
-    reply = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000),
-                       metadata={"description": "The worker's reply to the return comment, shown to the reviewer"})
+    reply = fields.Str(load_default=None, allow_none=True, validate=Length(max=2000),
+                       metadata={"description": "The worker's reply to the return comment, shown to the reviewer",
+                                 "example": "已补充厨房照片"})
 
     @post_load
     def _to_input(self, data: dict, **_kwargs) -> "Resubmission":
@@ -131,7 +141,7 @@ class VisitCreateSchema(VisitUpdateSchema):
     returns the stored visit (200), another body under the same client_id is 409 client_id_conflict.
     Unknown fields are ignored for forward compatibility."""
 
-    client_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True, metadata={"example": "5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10"})
 
 
 class VisitListQuerySchema(PageQuerySchema):
@@ -146,14 +156,14 @@ class VisitListQuerySchema(PageQuerySchema):
                                                                   "(URL-encode the + of an offset, or use Z)"})
 
 
-class WarningSchema(Schema):
-    code = fields.Str()
-    severity = fields.Int()
-    message = fields.Str()
-    evidence = fields.Dict()
+class WarningSchema(ApiSchema):
+    code = fields.Str(metadata={"example": "poor_accuracy"})
+    severity = fields.Int(metadata={"example": 1})
+    message = fields.Str(metadata={"example": "定位精度 150 米，超过 100 米"})
+    evidence = fields.Dict(metadata={"example": {"accuracy_m": 150, "threshold_m": 100}})
 
 
-class ReviewSchema(Schema):
+class ReviewSchema(ApiSchema):
     reviewer = fields.Str()
     reviewed_at = fields.DateTime()
     comment = fields.Str(allow_none=True)
@@ -180,40 +190,43 @@ def _review(visit) -> dict | None:
                                 "comment": visit.review_comment})
 
 
-class VisitSchema(Schema):
+class VisitSchema(ApiSchema):
     """A visit as its worker sees it: what was sent, the WGS-84 point, warnings, photos and the last review."""
 
-    id = fields.Int()
-    client_id = fields.Str()
+    id = fields.Int(metadata={"example": 7})
+    client_id = fields.Str(metadata={"example": "5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10"})
     beneficiary = fields.Nested(NamedRefSchema, allow_none=True)
-    kind = fields.Str()
-    services = fields.List(fields.Str())
-    domains = fields.List(fields.Str())
-    started_at = fields.DateTime()
-    ended_at = fields.DateTime()
-    location = fields.Function(_sent_location, metadata={"type": "object", "nullable": True})
-    location_wgs84 = fields.Function(_wgs84_location, metadata={"type": "object", "nullable": True})
-    distance_from_home_m = fields.Float(allow_none=True)
-    mock_location = fields.Bool()
-    notes = fields.Str()
-    findings = fields.Dict()
-    needs = fields.List(fields.Str())
-    follow_up_needed = fields.Bool()
-    follow_up_due = fields.Date(allow_none=True)
-    photo_consent = fields.Bool()
-    coworkers = fields.List(fields.Nested(NamedRefSchema))
-    people_count = fields.Int()
-    status = fields.Str()
-    revision = fields.Int()
-    warning_count = fields.Int()
-    warning_severity = fields.Int()
+    kind = fields.Str(metadata={"example": "home_visit"})
+    services = fields.List(fields.Str(), metadata={"example": ["policy_implementation"]})
+    domains = fields.List(fields.Str(), metadata={"example": []})
+    started_at = fields.DateTime(metadata={"example": "2024-05-06T01:30:00+00:00"})
+    ended_at = fields.DateTime(metadata={"example": "2024-05-06T01:55:00+00:00"})
+    location = fields.Function(_sent_location, metadata={"type": "object", "nullable": True, "example": {
+        "latitude": 21.6625, "longitude": 110.9331, "accuracy": 15, "coord_type": "gcj02"}})
+    location_wgs84 = fields.Function(_wgs84_location, metadata={"type": "object", "nullable": True, "example": {
+        "latitude": 21.6653, "longitude": 110.9279, "accuracy": 15, "coord_type": "wgs84"}})
+    distance_from_home_m = fields.Float(allow_none=True, metadata={"example": 41.3})
+    mock_location = fields.Bool(metadata={"example": False})
+    notes = fields.Str(metadata={"example": "老人身体尚可，反映屋顶漏水"})
+    findings = fields.Dict(metadata={"example": {}})
+    needs = fields.List(fields.Str(), metadata={"example": []})
+    follow_up_needed = fields.Bool(metadata={"example": False})
+    follow_up_due = fields.Date(allow_none=True, metadata={"example": None})
+    photo_consent = fields.Bool(metadata={"example": True})
+    coworkers = fields.List(fields.Nested(NamedRefSchema), metadata={"example": []})
+    people_count = fields.Int(metadata={"example": 1})
+    status = fields.Str(metadata={"example": "submitted"})
+    revision = fields.Int(metadata={"example": 1})
+    warning_count = fields.Int(metadata={"example": 1})
+    warning_severity = fields.Int(metadata={"example": 1})
     warnings = fields.List(fields.Nested(WarningSchema))
-    photos = fields.List(fields.Nested(PhotoSchema))
-    client_sent_at = fields.DateTime(allow_none=True)
-    received_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    photos = fields.List(fields.Nested(PhotoSchema), metadata={"example": []})
+    client_sent_at = fields.DateTime(allow_none=True, metadata={"example": None})
+    received_at = fields.DateTime(metadata={"example": "2024-05-06T01:56:02+00:00"})
+    updated_at = fields.DateTime(metadata={"example": "2024-05-06T01:56:02+00:00"})
     review = fields.Function(_review, metadata={
-        "type": "object", "nullable": True, "description": "The last decision: {reviewer, reviewed_at, comment}"})
+        "type": "object", "nullable": True, "description": "The last decision: {reviewer, reviewed_at, comment}",
+        "example": None})
 
 
 class VisitPageSchema(PageSchema):
@@ -250,30 +263,12 @@ def create_visit():
         content:
           application/json:
             schema: VisitCreateSchema
-            example: {client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary_id: 12, kind: home_visit,
-                      services: [policy_implementation], started_at: "{now-40m}",
-                      ended_at: "{now-15m}",
-                      location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
-                      notes: 老人身体尚可，反映屋顶漏水, photo_ids: [31, 32, 33], photo_consent: true}
       responses:
         201:
           description: Stored
           headers: {Location: {schema: {type: string}, description: The visit's URL}}
-          content: {application/json: {schema: VisitSchema, example: &visit_example {id: 7,
-            client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary: {id: 12, name: 陈桂兰},
-            kind: home_visit, services: [policy_implementation], domains: [], started_at: "2024-05-06T01:30:00+00:00",
-            ended_at: "2024-05-06T01:55:00+00:00",
-            location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
-            location_wgs84: {latitude: 21.6653, longitude: 110.9279, accuracy: 15, coord_type: wgs84},
-            distance_from_home_m: 41.3, mock_location: false, notes: 老人身体尚可，反映屋顶漏水, findings: {},
-            needs: [], follow_up_needed: false, follow_up_due: null, photo_consent: true, coworkers: [],
-            people_count: 1, status: submitted, revision: 1, warning_count: 1, warning_severity: 1,
-            warnings: [{code: poor_accuracy, severity: 1, message: 定位精度 150 米，超过 100 米,
-                        evidence: {accuracy_m: 150, threshold_m: 100}}],
-            photos: [], client_sent_at: null, received_at: "2024-05-06T01:56:02+00:00",
-            updated_at: "2024-05-06T01:56:02+00:00", review: null}}}
-        200: {description: A retry of a stored check-in, content: {application/json: {schema: VisitSchema,
-              example: *visit_example}}}
+          content: {application/json: {schema: VisitSchema}}
+        200: {description: A retry of a stored check-in, content: {application/json: {schema: VisitSchema}}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -300,12 +295,7 @@ def list_visits():
       responses:
         200:
           description: One page
-          content: {application/json: {schema: VisitPageSchema, example: {items: [{id: 7,
-            client_id: 5b0e2c1e-8f8a-4b43-9a53-2f4f3d1f7c10, beneficiary: {id: 12, name: 陈桂兰}, kind: home_visit,
-            status: returned, revision: 1, warning_count: 0, warnings: [], photos: [],
-            received_at: "2024-05-06T01:56:02+00:00", updated_at: "2024-05-07T03:00:00+00:00",
-            review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}],
-            next_cursor: eyJvcmRlciI6Im5ld2VzdF9maXJzdCIsImtleSI6WyIyMDI0LTA1LTA2VDAxOjU2OjAyKzAwOjAwIiw3XX0}}}
+          content: {application/json: {schema: VisitPageSchema}}
         401: {$ref: '#/components/responses/Unauthorized'}
         422: {$ref: '#/components/responses/ValidationError'}
     """
@@ -327,8 +317,7 @@ def show_visit(visit_id: int):
       responses:
         200:
           description: The visit
-          content: {application/json: {schema: VisitSchema, example: {id: 7, kind: home_visit, status: submitted,
-            revision: 1, warnings: [], photos: [], received_at: "2024-05-06T01:56:02+00:00", review: null}}}
+          content: {application/json: {schema: VisitSchema}}
         401: {$ref: '#/components/responses/Unauthorized'}
         404: {$ref: '#/components/responses/NotFound'}
     """
@@ -353,17 +342,10 @@ def update_visit(visit_id: int):
         content:
           application/json:
             schema: VisitResubmitSchema
-            example: {beneficiary_id: 12, kind: home_visit, services: [policy_implementation],
-                      started_at: "{now-40m}", ended_at: "{now-15m}",
-                      location: {latitude: 21.6625, longitude: 110.9331, accuracy: 15, coord_type: gcj02},
-                      notes: 已补充厨房照片, photo_ids: [31, 32, 33, 40]}
       responses:
         200:
           description: Resubmitted
-          content: {application/json: {schema: VisitSchema, example: {id: 7, kind: home_visit, status: submitted,
-            revision: 2, warnings: [], photos: [], received_at: "2024-05-06T01:56:02+00:00",
-            updated_at: "2024-05-07T08:00:00+00:00",
-            review: {reviewer: 王督导, reviewed_at: "2024-05-07T03:00:00+00:00", comment: 请补充厨房照片}}}}
+          content: {application/json: {schema: VisitSchema}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthorized'}
         404: {$ref: '#/components/responses/NotFound'}

@@ -1,28 +1,31 @@
 """POST /auth/wechat, POST /auth/wechat/bind: WeChat mini-program login."""
 
 from flask import jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import fields
 
 from api.parsing import load_json
+from api.schema import ApiSchema, Length
 from api.v1.blueprint import bp
 from api.v1.schemas import ErrorBodySchema, TokenSchema
 from services.accounts.credentials import IssuedLogin
 from services.accounts.wechat import WechatUnbound, bind_wechat, login_with_wechat
 
 
-class WechatLoginSchema(Schema):
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=128),
-                      metadata={"description": "The code from wx.login()"})
+class WechatLoginSchema(ApiSchema):
+    code = fields.Str(required=True, validate=Length(min=1, max=128),
+                      metadata={"description": "The code from wx.login()",
+                                "example": "081Kq4Ga1rVd3J0eSaGa1Kz5ym1Kq4Gx"})
 
 
-class WechatBindSchema(Schema):
-    ticket = fields.Str(required=True, validate=validate.Length(min=1, max=1024),
-                        metadata={"description": "bind_ticket from the 403 wechat_unbound answer"})
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
+class WechatBindSchema(ApiSchema):
+    ticket = fields.Str(required=True, validate=Length(min=1, max=1024),
+                        metadata={"description": "bind_ticket from the 403 wechat_unbound answer",
+                                  "example": "eyJvcGVuaWQiOiJvVV9hYmMifQ.Zk1a2w.3kq0"})
+    username = fields.Str(required=True, validate=Length(min=1, max=64), metadata={"example": "liming"})
+    password = fields.Str(required=True, validate=Length(min=1, max=256), metadata={"example": "correct-horse-42"})
 
 
-class WechatUnboundSchema(Schema):
+class WechatUnboundSchema(ApiSchema):
     """The 403 of an openid bound to no account: the error, and the ticket to bind it with a password."""
 
     error = fields.Nested(ErrorBodySchema, required=True)
@@ -52,7 +55,6 @@ def wechat_login():
         content:
           application/json:
             schema: WechatLoginSchema
-            example: {code: 081Kq4Ga1rVd3J0eSaGa1Kz5ym1Kq4Gx}
       responses:
         200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}
@@ -97,7 +99,6 @@ def wechat_bind():
         content:
           application/json:
             schema: WechatBindSchema
-            example: {ticket: eyJvcGVuaWQiOiJvVV9hYmMifQ.Zk1a2w.3kq0, username: liming, password: correct-horse-42}
       responses:
         200: {$ref: '#/components/responses/LoggedIn'}
         400: {$ref: '#/components/responses/BadRequest'}

@@ -107,7 +107,7 @@ def test_bad_login_bodies_are_4xx_with_the_error_shape(client):
     for response in cases:
         assert response.status_code in (400, 422), response.status_code
         assert set(response.get_json()["error"]) >= {"code", "message"}
-    assert cases[0].get_json()["error"]["fields"] == {"password": ["Missing data for required field."]}
+    assert cases[0].get_json()["error"]["fields"] == {"password": ["缺少必填字段"]}
 
 
 def test_unknown_api_route_and_wrong_method_are_json(client):

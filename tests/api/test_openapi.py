@@ -6,7 +6,9 @@ import pytest
 from openapi_spec_validator import validate
 from werkzeug.routing import Rule
 
-from api.v1.openapi import ERROR_RESPONSES, EXTENSION_KEY, api_rules, openapi_path
+from api.v1.openapi import ERROR_RESPONSES, EXTENSION_KEY, api_rules, openapi_path, schema_example
+from api.v1.schemas import TokenSchema, UserSchema
+from api.v1.visits import VisitCreateSchema, VisitResubmitSchema, VisitSchema
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -63,6 +65,34 @@ def test_every_operation_has_responses_and_each_json_success_an_example(document
                 if "json" in media_type and "example" not in content and "examples" not in content:
                     without_example.append(f"{method} {path} {status} {media_type}")
     assert without_example == []
+
+
+def test_examples_are_composed_from_the_schemas_field_metadata(document):
+    paths = document["paths"]
+    me = paths["/api/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert me["example"] == schema_example(UserSchema())
+    assert me["example"]["station"] == {"id": 3, "code": "440902001", "name": "石鼓镇社工站"}
+    stored = paths["/api/v1/visits"]["post"]["responses"]["201"]["content"]["application/json"]["example"]
+    assert stored == schema_example(VisitSchema())
+    assert stored["warnings"][0]["code"] == "poor_accuracy"  # a nested list composed from WarningSchema
+    logged_in = document["components"]["responses"]["LoggedIn"]["content"]["application/json"]["example"]
+    assert logged_in == schema_example(TokenSchema())
+    assert document["components"]["schemas"]["User"]["properties"]["username"]["example"] == "liming"
+
+
+def test_an_example_written_in_a_docstring_is_kept(document):
+    unbound = document["paths"]["/api/v1/auth/wechat"]["post"]["responses"]["403"]["content"]["application/json"]
+    assert unbound["example"]["error"]["code"] == "wechat_unbound"
+
+
+@pytest.mark.parametrize(("path", "method", "schema"), [
+    ("/api/v1/visits", "post", VisitCreateSchema),
+    ("/api/v1/visits/{visit_id}", "put", VisitResubmitSchema),
+])
+def test_the_request_examples_are_bodies_the_schemas_accept(document, path, method, schema):
+    example = document["paths"][path][method]["requestBody"]["content"]["application/json"]["example"]
+    assert not re.search(r"\{now[+-]", str(example)), "relative times are filled in when served"
+    schema().load(example)
 
 
 def test_paths_with_parameters_declare_them_on_every_operation(document):

@@ -10,11 +10,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import NamedTuple
@@ -34,6 +29,7 @@ from extensions import db
 from factory import create_app
 from tests.conftest import SHARED_PHOTOS, _empty_all_tables, _test_config
 from tests.factories import PASSWORD, image_bytes
+from tests.servers import gunicorn_command, server_process
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -83,48 +79,14 @@ def live_server(database_url, tmp_path_factory) -> LiveServer:
     """gunicorn serving the app on a free loopback port, logging every request line to access_log."""
     upload_dir = tmp_path_factory.mktemp("server-uploads")
     instance_dir = tmp_path_factory.mktemp("server-instance")
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "UPLOAD_DIR": str(upload_dir),
-           "INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "browser-" + uuid.uuid4().hex}
     log_dir = tmp_path_factory.mktemp("server-log")
-    log = (log_dir / "gunicorn.log").open("w")
-    # The socket is handed over already bound, so no other process can take the port in between.
-    server = subprocess.Popen(
-        # Threads: a browser's idle pre-opened connections would each hold a sync worker until its timeout.
-        [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", "2", "--threads", "4",
-         "--timeout", "60", "--log-level", "warning", "--access-logfile", str(log_dir / "access.log"), "wsgi:app"],
-        cwd=REPO, env=env, pass_fds=(listener.fileno(),), stdout=log, stderr=subprocess.STDOUT,
-    )
-    listener.close()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, server)
-        yield LiveServer(base_url, upload_dir, log_dir / "access.log")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-def _wait_until_up(base_url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+    env = {"DATABASE_URL": database_url, "UPLOAD_DIR": str(upload_dir),
+           "INSTANCE_DIR": str(instance_dir), "SECRET_KEY": "browser-" + uuid.uuid4().hex}
+    # Threads: a browser's idle pre-opened connections would each hold a sync worker until its timeout.
+    command = gunicorn_command("--workers", "2", "--threads", "4", "--log-level", "warning",
+                               "--access-logfile", str(log_dir / "access.log"))
+    with server_process(command, log_dir / "gunicorn.log", env=env, start_seconds=30, stop_seconds=10) as server:
+        yield LiveServer(server.base_url, upload_dir, log_dir / "access.log")
 
 
 @pytest.fixture

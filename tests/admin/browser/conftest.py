@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from flask_migrate import upgrade
 from extensions import db
 from factory import MIGRATIONS_DIR, create_app
 from tests.conftest import _create_postgres_database
+from tests.servers import gunicorn_command, server_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -31,12 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DESKTOP = (1366, 900)
 PHONE = (390, 844)
 SERVER_START_SECONDS = 40
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +65,7 @@ def scene(browser_database):
 def live_server(browser_database, scene, tmp_path_factory):
     """The base URL of gunicorn serving the app on a free loopback port; stopped at the end of the session."""
     url, uploads = browser_database
-    port = _free_loopback_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
     environment = {
-        **os.environ,
         "DATABASE_URL": url,
         "UPLOAD_DIR": str(uploads),
         "SECRET_KEY": "browser-" + uuid.uuid4().hex,
@@ -87,38 +74,11 @@ def live_server(browser_database, scene, tmp_path_factory):
         "MAP_TILE_SUBDOMAINS": "a",
         "TIMEZONE": "Asia/Shanghai",
     }
+    command = gunicorn_command("--workers", "1", "--threads", "4")
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-             "wsgi:app"],
-            cwd=REPO_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base_url, server, log)
-        yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"gunicorn did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
+    with server_process(command, log, env=environment, start_seconds=SERVER_START_SECONDS,
+                        stop_seconds=15) as server:
+        yield server.base_url
 
 
 def _chrome(size: tuple[int, int], *, mobile: bool):
