@@ -6,7 +6,7 @@ Who may open what is asked of services.permissions; a refused service call is sh
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -18,10 +18,10 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from admin.error_pages import register_error_pages
+from admin.identity import acting_user, redirect_to_login
 from admin.messages import code_text, service_error_text
 from admin.templating import local_time
 from extensions import db
-from models import User
 from models.types import INT_MAX, in_column_range
 from services.errors import ServiceError
 from services.permissions import ADMIN_ROLES, REVIEWER_ROLES, is_admin
@@ -52,18 +52,6 @@ class AdminSecureForm(SecureForm):
             # choice by its internal value "__None"; a dash reads as "none chosen" in every language.
             if isinstance(field, QuerySelectField) and field.allow_blank and not field.blank_text:
                 field.blank_text = BLANK_CHOICE_TEXT
-
-
-def redirect_to_login():
-    """Send an anonymous visitor to the login page, remembering where they were going."""
-    return redirect(url_for("admin_auth.login", next=request.full_path))
-
-
-def acting_user() -> User | None:
-    """The logged-in, active user itself (not Flask-Login's proxy), as services check and audit it; else None."""
-    if not current_user.is_authenticated or not current_user.is_active:
-        return None
-    return current_user._get_current_object()
 
 
 def has_role(roles: frozenset[str]) -> bool:

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from admin.identity import acting_user, redirect_to_login
 from admin.messages import service_error_text
 from api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from extensions import db
@@ -86,17 +87,12 @@ def render_error_page(status: int, message: str | None = None):
 
 
 def _reviewer_logged_in() -> bool:
-    # Imported here (as above): admin.base registers these pages on every view it defines.
-    from admin.base import acting_user
-
     return is_reviewer(acting_user())
 
 
 def unknown_admin_page(_path: str):
     """Any URL under /admin that no view answers: the admin's 404 page rather than Werkzeug's; an anonymous
     visitor is sent to log in, as from every admin URL (which URLs exist is not shown before logging in)."""
-    from admin.base import acting_user, redirect_to_login
-
     other_methods = _methods_answering_elsewhere()
     if other_methods:
         # The URL exists for another method (a POST-only action): a 405 as without this catch-all.

@@ -15,8 +15,9 @@ from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from admin.base import CsrfForm, SecureView, acting_user, flash_service_error
+from admin.base import CsrfForm, SecureView, flash_service_error
 from admin.i18n import list_separator
+from admin.identity import acting_user
 from admin.messages import roster_field_label, roster_problem_text, roster_value_text
 from admin.review import QueueQuerySchema
 from models.enums import BENEFICIARY_CATEGORIES, BENEFICIARY_STATUSES, VISIT_STATUSES

@@ -33,13 +33,13 @@ from admin.base import (
     AdminEditsModelView,
     AdminOnlyModelView,
     AdminSecureForm,
-    acting_user,
     call_service,
     flash_service_error,
     record_id_or_404,
     user_is_admin,
 )
 from admin.i18n import enum_choices, enum_label, list_separator
+from admin.identity import acting_user
 from admin.templating import audit_detail_lines
 from extensions import db
 from models import AuditEvent, Beneficiary, Region, ServicePoint, Station, User

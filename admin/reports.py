@@ -17,8 +17,9 @@ from flask_babel import get_locale, gettext, lazy_gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from wtforms import validators
 
-from admin.base import AdminOnlyModelView, SecureView, acting_user, call_service
+from admin.base import AdminOnlyModelView, SecureView, call_service
 from admin.i18n import enum_label
+from admin.identity import acting_user
 from admin.messages import service_error_text
 from extensions import db
 from models import Beneficiary, CategorySchedule, Region, utcnow
