@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from admin.identity import acting_user, redirect_to_login
 from admin.messages import service_error_text
-from api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from extensions import db
 from services.errors import ServiceError
+from services.health import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from services.permissions import is_reviewer
 
 ERROR_TITLES = {

@@ -6,11 +6,10 @@ request ends (factory.py, one request, one transaction).
 
 from flask import Flask, current_app, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from services.errors import ServiceError
+from services.health import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -25,9 +24,6 @@ _HTTP_CODES = {
     429: "too_many_requests",
     503: "service_unavailable",
 }
-# The database is down, restarting, out of connections or locked: worth a retry shortly, not a 500.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
-RETRY_AFTER_SECONDS = "30"
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from extensions import db
 from services.storage import get_storage
+
+# The database is down, restarting, out of connections or locked: worth a retry shortly, not a 500 (the API's
+# and the admin's error handlers answer these with a 503 and Retry-After).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = "30"
 
 
 def readiness() -> dict[str, str]:
