@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -19,6 +19,13 @@ supervisor_stations = Table(
     Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
 )
 
+
+
+def shown_name(users):
+    """User.name as SQL, for queries that read rows rather than users: `users` is the users table, an alias of it
+    (exports join it three times) or the User class."""
+    columns = getattr(users, "c", users)
+    return func.coalesce(func.nullif(columns.display_name, ""), columns.username)
 
 class User(UserMixin, db.Model):
     """A social worker, a supervisor or an admin."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import Beneficiary, User, Visit, utcnow
+from models.user import shown_name
 from services.errors import NotFound
 from services.pagination import decode_cursor, encode_cursor, split_page
 from services.permissions import scope_beneficiaries, scope_visits
@@ -82,9 +83,8 @@ def _visits_of(statement, user: User, beneficiary_id: int):
 def _history_page(user: User, beneficiary_id: int, cursor: str | None,
                   limit: int) -> tuple[list[HistoryVisit], str | None]:
     """One page of the person's visits, latest start first (ties: the later id), in one query."""
-    worker_name = func.coalesce(func.nullif(User.display_name, ""), User.username)
     statement = _visits_of(
-        select(Visit.id, Visit.kind, Visit.status, Visit.started_at, worker_name, Visit.warning_count)
+        select(Visit.id, Visit.kind, Visit.status, Visit.started_at, shown_name(User), Visit.warning_count)
         .join(User, User.id == Visit.worker_id), user, beneficiary_id)
     if cursor:
         started_at, visit_id = decode_cursor(cursor, HISTORY_ORDER, (datetime, int))

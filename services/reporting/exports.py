@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Integer, Select, Text, any_, cast, func, literal, select, type_coerce, union_all
+from sqlalchemy import DateTime, Integer, Select, Text, any_, cast, literal, select, type_coerce, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from extensions import db
@@ -38,6 +38,7 @@ from models.enums import (
     VISIT_STATUSES,
     WARNING_CODES,
 )
+from models.user import shown_name
 from models.visit import visit_coworkers
 from services.audit import record_audit
 from services.errors import Invalid
@@ -226,12 +227,12 @@ _TIME_WRITERS: dict[str, Callable[[datetime | None, ZoneInfo], object]] = {
 # The columns of a visit export row, in the order _visit_values reads them (Core columns: rows, not entities).
 _VISIT_SELECT = (
     _visits.c.id, _visits.c.kind, _visits.c.status, _stations.c.name, _stations.c.code, _points.c.name,
-    _workers.c.display_name, _workers.c.username, _people.c.name, _as_stored(_visits.c.started_at),
+    shown_name(_workers), _people.c.name, _as_stored(_visits.c.started_at),
     _as_stored(_visits.c.ended_at), _as_stored(_visits.c.received_at), _as_text(_visits.c.domains),
     _as_text(_visits.c.services), _visits.c.people_count, _visits.c.latitude, _visits.c.longitude,
     _visits.c.accuracy_m, _visits.c.distance_from_home_m, _as_text(_visits.c.findings), _as_text(_visits.c.needs),
     _visits.c.follow_up_needed, _visits.c.follow_up_due, _visits.c.photo_consent, _visits.c.warning_count,
-    _reviewers.c.display_name, _reviewers.c.username, _as_stored(_visits.c.reviewed_at), _visits.c.review_comment,
+    shown_name(_reviewers), _as_stored(_visits.c.reviewed_at), _visits.c.review_comment,
     _visits.c.notes,
 )
 
@@ -266,7 +267,7 @@ def _visit_details_of(rows) -> tuple[dict[int, list[str]], dict[int, list[str]]]
     coworker_names = (
         select(visit_coworkers.c.visit_id.label("visit_id"), literal(1).label("detail"),
                _coworkers.c.id.label("position"),
-               func.coalesce(func.nullif(_coworkers.c.display_name, ""), _coworkers.c.username).label("text"))
+               shown_name(_coworkers).label("text"))
         .join_from(visit_coworkers, _coworkers, visit_coworkers.c.user_id == _coworkers.c.id)
         .where(_among(visit_coworkers.c.visit_id, visit_ids))
     )
@@ -315,15 +316,15 @@ def _labelled_findings(stored: str | None) -> tuple[str, ...]:
 
 def _visit_values(row, warnings: dict[int, list[str]], coworkers: dict[int, list[str]], zone: ZoneInfo,
                   when: Callable) -> ExportRow:
-    (visit_id, kind, status, station_name, station_code, point_name, worker_display_name, worker_username,
-     person_name, started_at, ended_at, received_at, domains, services, people_count, latitude, longitude,
+    (visit_id, kind, status, station_name, station_code, point_name, worker_name, person_name, started_at,
+     ended_at, received_at, domains, services, people_count, latitude, longitude,
      accuracy_m, distance_m, findings, needs, follow_up_needed, follow_up_due, photo_consent, warning_count,
-     reviewer_display_name, reviewer_username, reviewed_at, review_comment, notes) = row
+     reviewer_name, reviewed_at, review_comment, notes) = row
     coworker_names = coworkers.get(visit_id)
     warning_codes = warnings.get(visit_id)
     return ExportRow(values=[
         visit_id, _KIND_LABELS.get(kind, kind), _STATUS_LABELS.get(status, status), station_name, station_code,
-        point_name or "", worker_display_name or worker_username, "、".join(coworker_names) if coworker_names else "",
+        point_name or "", worker_name, "、".join(coworker_names) if coworker_names else "",
         person_name or "", when(started_at, zone), when(ended_at, zone),
         round((ended_at - started_at).total_seconds() / 60, 1), when(received_at, zone),
         _labelled_list("domains", domains), _labelled_list("services", services), people_count,
@@ -332,7 +333,7 @@ def _visit_values(row, warnings: dict[int, list[str]], coworkers: dict[int, list
         _labelled_list("needs", needs), "是" if follow_up_needed else "否", follow_up_due,
         "是" if photo_consent else "否", warning_count,
         _labels(WARNING_CODES, warning_codes) if warning_codes else "",
-        (reviewer_display_name or reviewer_username or "") if reviewed_at is not None else "",
+        (reviewer_name or "") if reviewed_at is not None else "",
         when(reviewed_at, zone), review_comment or "", notes or "",
     ], point=(longitude, latitude) if latitude is not None and longitude is not None else None)
 
